@@ -1,0 +1,145 @@
+#!/usr/bin/env node
+// The test runner behind `npm test`.
+//
+//   node scripts/test.mjs [unit|sim|e2e ...] [--filter SUBSTRING] [--jobs N]
+//
+// 1. type-checks the whole tree with tsc (counted as one test);
+// 2. bundles every test/**/*.test.ts with esbuild into dist/test/ (fast, no
+//    loader needed at run time, same transform as the product bundle);
+// 3. runs each test file in its own node process (unit and sim files in
+//    parallel, e2e files one at a time since they share the kernel), with
+//    NO_COLOR so uvu's totals can be read back;
+// 4. ends with exactly one line `N passed, M failed` and exits non-zero on
+//    any failure. A file that crashes, hangs past its deadline, or exits
+//    non-zero with every test green counts as one failed test.
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync, mkdirSync, rmSync } from 'node:fs';
+import { join, relative, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cpus } from 'node:os';
+import * as esbuild from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const kinds = args.filter((a) => ['unit', 'sim', 'e2e'].includes(a));
+const filterAt = args.indexOf('--filter');
+const filter = filterAt >= 0 ? args[filterAt + 1] : undefined;
+const jobsAt = args.indexOf('--jobs');
+const jobs = jobsAt >= 0 ? Number(args[jobsAt + 1]) : Math.max(2, cpus().length);
+const skipTypecheck = args.includes('--no-typecheck');
+const selected = kinds.length > 0 ? kinds : ['unit', 'sim', 'e2e'];
+// Per-file deadline: a hung file is killed and counted as failed.
+const FILE_DEADLINE_MS = { unit: 120_000, sim: 600_000, e2e: 600_000 };
+
+function walk(dir) {
+  let out = [];
+  let names;
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return out;
+  }
+  for (const n of names.sort()) {
+    const p = join(dir, n);
+    if (statSync(p).isDirectory()) out = out.concat(walk(p));
+    else if (n.endsWith('.test.ts')) out.push(p);
+  }
+  return out;
+}
+
+function run(cmd, argv, opts) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, argv, { cwd: root, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' }, ...opts });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const timer = opts?.deadlineMs
+      ? setTimeout(() => {
+          out += `\n[test runner] killed after ${opts.deadlineMs} ms\n`;
+          child.kill('SIGTERM');
+          setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+        }, opts.deadlineMs)
+      : undefined;
+    child.on('close', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      resolve({ code: code ?? (signal ? 128 : 1), out });
+    });
+  });
+}
+
+function tally(out, code) {
+  const total = Number(/Total:\s+(\d+)/.exec(out)?.[1] ?? NaN);
+  const passed = Number(/Passed:\s+(\d+)/.exec(out)?.[1] ?? NaN);
+  const skipped = Number(/Skipped:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  if (Number.isNaN(total) || Number.isNaN(passed)) return { passed: 0, failed: 1, skipped: 0 };
+  let failed = total - passed;
+  if (code !== 0 && failed === 0) failed = 1; // crashed after its tests, or leaked at exit
+  return { passed, failed, skipped };
+}
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+const failures = [];
+
+if (!skipTypecheck) {
+  const r = await run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', root, '--noEmit']);
+  if (r.code === 0) {
+    passed++;
+    process.stdout.write('typecheck: ok\n');
+  } else {
+    failed++;
+    failures.push('typecheck');
+    process.stdout.write(`typecheck: FAILED\n${r.out}\n`);
+  }
+}
+
+const outRoot = join(root, 'dist', 'test');
+rmSync(outRoot, { recursive: true, force: true });
+mkdirSync(outRoot, { recursive: true });
+
+for (const kind of selected) {
+  let files = walk(join(root, 'test', kind));
+  if (filter) files = files.filter((f) => relative(root, f).includes(filter));
+  if (files.length === 0) continue;
+  const outDir = join(outRoot, kind);
+  await esbuild.build({
+    entryPoints: files,
+    outdir: outDir,
+    outbase: join(root, 'test', kind),
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    sourcemap: 'inline',
+    logLevel: 'error',
+  });
+  const queue = files.map((f) => ({ src: relative(root, f), out: join(outDir, relative(join(root, 'test', kind), f)).replace(/\.ts$/, '.mjs') }));
+  const width = kind === 'e2e' ? 1 : jobs;
+  const workers = Array.from({ length: Math.min(width, queue.length) }, async () => {
+    for (;;) {
+      const item = queue.shift();
+      if (!item) return;
+      const t0 = performance.now();
+      const r = await run(process.execPath, ['--enable-source-maps', item.out], { deadlineMs: FILE_DEADLINE_MS[kind] });
+      const t = tally(r.out, r.code);
+      passed += t.passed;
+      failed += t.failed;
+      skipped += t.skipped;
+      const ms = Math.round(performance.now() - t0);
+      if (t.failed > 0) {
+        failures.push(item.src);
+        process.stdout.write(`${item.src}: ${t.passed} passed, ${t.failed} failed (${ms} ms)\n${r.out}\n`);
+      } else {
+        process.stdout.write(`${item.src}: ${t.passed} passed (${ms} ms)\n`);
+      }
+    }
+  });
+  await Promise.all(workers);
+}
+
+if (failures.length > 0) process.stdout.write(`\nfailed: ${failures.join(', ')}\n`);
+process.stdout.write(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
+process.exitCode = failed > 0 || passed === 0 ? 1 : 0;
