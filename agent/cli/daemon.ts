@@ -1,0 +1,54 @@
+import type { Command } from './command.js';
+import { DEFAULT_STATE_DIR } from '../env.js';
+import { socketPathOf } from '../api/host.js';
+import { UsageError } from '../../shared/errors.js';
+
+interface Args {
+  host: string;
+  'state-dir': string;
+  'name-prefix': string;
+  'log-level': string;
+  'log-format': string;
+}
+
+const NAME_PREFIX_RE = /^[a-z][a-z0-9]{0,5}$/;
+
+/** `agent daemon`: run the agent on this node (as root, usually under systemd). */
+export const daemon: Command<Args> = {
+  command: 'daemon',
+  describe: 'Run the agent daemon on this node',
+  group: 'Commands',
+  builder: (y) =>
+    y
+      .option('state-dir', { type: 'string', default: DEFAULT_STATE_DIR, describe: 'Where keys, certificates and the Raft log live (mode 0700)' })
+      .option('name-prefix', { type: 'string', default: 'ag', describe: 'Prefix of the netns and links this daemon creates (1-6 of [a-z0-9], a letter first)' })
+      .option('log-level', { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error'], describe: 'Least severe level logged' })
+      .option('log-format', { type: 'string', default: 'text', choices: ['text', 'json'], describe: 'Log line format' }),
+  async run(args, ctx) {
+    // Interface names are capped at 15 bytes by Linux; the prefix leaves room for the rest.
+    if (!NAME_PREFIX_RE.test(args['name-prefix'])) {
+      throw new UsageError(`--name-prefix: expected 1-6 characters of [a-z0-9] starting with a letter, got "${args['name-prefix']}"`);
+    }
+    const socketPath = socketPathOf(args.host);
+    const { Daemon } = await import('../daemon/daemon.js');
+    const { createLogger } = await import('../daemon/log.js');
+    const log = createLogger({
+      level: args['log-level'] as 'info',
+      format: args['log-format'] as 'text',
+      write: (l) => ctx.err(l),
+      nowIso: () => new Date().toISOString(),
+    });
+    const d = new Daemon({ socketPath, stateDir: args['state-dir'], namePrefix: args['name-prefix'], log });
+    await d.start();
+    await new Promise<void>((resolve) => {
+      const stop = (sig: string) => {
+        log.info('signal received, stopping', { signal: sig });
+        resolve();
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+    await d.stop();
+    return 0;
+  },
+};

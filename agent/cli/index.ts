@@ -1,0 +1,117 @@
+// The command tree. Every error reaches one catch here that prints one line to
+// stderr and sets the exit code (STYLE habit 8): 1 for a failed command, 2 for
+// bad usage.
+import yargs, { type Argv } from 'yargs';
+import { ApiClient } from '../api/client.js';
+import { DEFAULT_HOST, readEnv } from '../env.js';
+import { UsageError, oneLine } from '../../shared/errors.js';
+import { VERSION } from '../version.js';
+import { GROUPS, type Command, type Ctx } from './command.js';
+import { daemon } from './daemon.js';
+import { info } from './info.js';
+import { version } from './version.js';
+
+/** Every top-level command, in the order `agent --help` lists them within a group. */
+export const COMMANDS: readonly Command<never>[] = [daemon, info, version] as Command<never>[];
+
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const processIo: Io = {
+  out: (t) => void process.stdout.write(t),
+  err: (t) => void process.stderr.write(t),
+};
+
+function topHelp(): string {
+  let s = 'Usage:  agent [OPTIONS] COMMAND\n\nDocker-Swarm style overlay networks for fleets of Linux machines\n';
+  for (const g of GROUPS) {
+    const cmds = COMMANDS.filter((c) => c.group === g);
+    if (cmds.length === 0) continue;
+    s += `\n${g}:\n`;
+    for (const c of cmds) s += `  ${c.command.split(' ')[0]!.padEnd(12)}${c.describe}\n`;
+  }
+  s +=
+    '\nGlobal Options:\n' +
+    '  -H, --host string   Daemon socket to connect to (default "unix:///run/agent/agent.sock", env AGENT_HOST)\n' +
+    '  -v, --version       Print version information and quit\n' +
+    '  -h, --help          Print usage\n' +
+    "\nRun 'agent COMMAND --help' for more information on a command.\n";
+  return s;
+}
+
+/** The command word: the first argument that is neither an option nor the value of -H/--host. */
+function firstPositional(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '-H' || a === '--host') i++;
+    else if (!a.startsWith('-')) return a;
+  }
+  return undefined;
+}
+
+/** Run the CLI on argv (without node and script); resolves to the exit code. */
+export async function runCli(argv: string[], io: Io = processIo): Promise<number> {
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
+    io.out(`agent version ${VERSION}\n`);
+    return 0;
+  }
+  if (argv.length === 0 || (argv.length === 1 && (argv[0] === '--help' || argv[0] === '-h'))) {
+    io.out(topHelp());
+    return 0;
+  }
+  const first = firstPositional(argv);
+  if (first !== undefined && !COMMANDS.some((c) => c.command.split(' ')[0] === first)) {
+    io.err(`agent: '${first}' is not an agent command (see 'agent --help')\n`);
+    return 2;
+  }
+  let code = 0;
+  let y: Argv = yargs(argv)
+    .scriptName('agent')
+    .locale('en')
+    .version(false)
+    .help('help')
+    .alias('help', 'h')
+    .option('host', { alias: 'H', type: 'string', global: true, default: readEnv().host ?? DEFAULT_HOST, describe: 'Daemon socket to connect to' })
+    .strict()
+    .demandCommand(1, 'a command is required')
+    .wrap(Math.min(120, process.stdout.columns || 100))
+    .exitProcess(false)
+    .fail((msg, err) => {
+      throw err ?? new UsageError(msg);
+    });
+  for (const c of COMMANDS) {
+    y = y.command({
+      command: c.command,
+      describe: c.describe,
+      builder: (b: Argv) => (c.builder ? c.builder(b) : b),
+      handler: async (args: Record<string, unknown>) => {
+        const ctx: Ctx = {
+          host: String(args['host']),
+          client: () => new ApiClient({ host: String(args['host']) }),
+          out: io.out,
+          err: io.err,
+        };
+        const r = await c.run(args as never, ctx);
+        code = typeof r === 'number' ? r : 0;
+      },
+    });
+  }
+  try {
+    let printed = '';
+    await y.parseAsync(argv, {}, (_err, _argv, output) => {
+      printed = output;
+    });
+    // yargs hands --help output to the callback instead of printing it.
+    if (printed) io.out(printed.endsWith('\n') ? printed : printed + '\n');
+    return code;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`agent: ${oneLine(e)} (see 'agent --help')\n`);
+      return 2;
+    }
+    io.err(`agent: ${oneLine(e)}\n`);
+    return 1;
+  }
+}
