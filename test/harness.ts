@@ -5,7 +5,7 @@
 // complete on the next turn of the event loop.
 import { suite as uvuSuite } from 'uvu';
 
-export { ok, is, equal, not, throws, unreachable } from 'uvu/assert';
+export { ok, is, equal, not, throws, unreachable, match } from 'uvu/assert';
 
 // Resources that come and go on their own and say nothing about a leak.
 const IGNORED = new Set(['TTYWrap', 'FSReqCallback', 'FSReqPromise', 'FileHandle', 'StatWatcher', 'Immediate', 'PipeWrap']);
