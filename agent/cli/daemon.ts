@@ -11,7 +11,9 @@ interface Args {
   'log-format': string;
 }
 
-const NAME_PREFIX_RE = /^[a-z][a-z0-9]{0,5}$/;
+// Network namespace names are global on a machine, so every agent's carry its
+// prefix; the test bed gives each agent `<bed prefix>-h<i>`.
+const NAME_PREFIX_RE = /^[a-z][a-z0-9-]{0,11}$/;
 
 /** `agent daemon`: run the agent on this node (as root, usually under systemd). */
 export const daemon: Command<Args> = {
@@ -21,13 +23,12 @@ export const daemon: Command<Args> = {
   builder: (y) =>
     y
       .option('state-dir', { type: 'string', default: DEFAULT_STATE_DIR, describe: 'Where keys, certificates and the Raft log live (mode 0700)' })
-      .option('name-prefix', { type: 'string', default: 'ag', describe: 'Prefix of the netns and links this daemon creates (1-6 of [a-z0-9], a letter first)' })
+      .option('name-prefix', { type: 'string', default: 'ag', describe: 'Prefix of the netns and links this daemon creates (1-12 of [a-z0-9-], a letter first)' })
       .option('log-level', { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error'], describe: 'Least severe level logged' })
       .option('log-format', { type: 'string', default: 'text', choices: ['text', 'json'], describe: 'Log line format' }),
   async run(args, ctx) {
-    // Interface names are capped at 15 bytes by Linux; the prefix leaves room for the rest.
     if (!NAME_PREFIX_RE.test(args['name-prefix'])) {
-      throw new UsageError(`--name-prefix: expected 1-6 characters of [a-z0-9] starting with a letter, got "${args['name-prefix']}"`);
+      throw new UsageError(`--name-prefix: expected 1-12 characters of [a-z0-9-] starting with a letter, got "${args['name-prefix']}"`);
     }
     const socketPath = socketPathOf(args.host);
     const { Daemon } = await import('../daemon/daemon.js');

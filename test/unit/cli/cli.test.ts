@@ -161,4 +161,11 @@ t('daemon: a listener on the path that is not ours still blocks a second daemon'
   }
 });
 
+t('daemon: a bad --name-prefix is refused in one line before anything starts', async (s) => {
+  const r = await cli('daemon', '-H', `unix://${s.sock}`, '--state-dir', join(s.dir, 'st'), '--name-prefix', 'Bad_Prefix');
+  is(r.code, 2);
+  is(r.err, `agent: --name-prefix: expected 1-12 characters of [a-z0-9-] starting with a letter, got "Bad_Prefix" (see 'agent --help')\n`);
+  ok(!existsSync(join(s.dir, 'st')));
+});
+
 t.run();
