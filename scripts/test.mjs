@@ -94,9 +94,11 @@ if (!skipTypecheck) {
   }
 }
 
-const outRoot = join(root, 'dist', 'test');
+// Per-run output dir, so two runs (or two engineers) never delete each other's bundles.
+const outRoot = join(root, 'dist', 'test', String(process.pid));
 rmSync(outRoot, { recursive: true, force: true });
 mkdirSync(outRoot, { recursive: true });
+process.on('exit', () => rmSync(outRoot, { recursive: true, force: true }));
 
 for (const kind of selected) {
   let files = walk(join(root, 'test', kind));

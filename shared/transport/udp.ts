@@ -19,7 +19,11 @@ export interface UdpSocket extends DatagramSocket {
   readonly errors: number;
 }
 
-export function udpTransport(): DatagramTransport & { bind(addr: Addr): Promise<UdpSocket> } {
+export interface UdpTransport extends DatagramTransport {
+  bind(addr: Addr): Promise<UdpSocket>;
+}
+
+export function udpTransport(): UdpTransport {
   return { bind: bindUdp };
 }
 
