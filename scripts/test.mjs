@@ -12,7 +12,7 @@
 // 4. ends with exactly one line `N passed, M failed` and exits non-zero on
 //    any failure. A file that crashes, hangs past its deadline, or exits
 //    non-zero with every test green counts as one failed test.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, statSync, mkdirSync, rmSync } from 'node:fs';
 import { join, relative, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,7 +62,7 @@ function run(cmd, argv, opts) {
       : undefined;
     child.on('close', (code, signal) => {
       if (timer) clearTimeout(timer);
-      resolve({ code: code ?? (signal ? 128 : 1), out });
+      resolve({ code: code ?? (signal ? 128 : 1), out, pid: child.pid });
     });
   });
 }
@@ -75,6 +75,25 @@ function tally(out, code) {
   let failed = total - passed;
   if (code !== 0 && failed === 0) failed = 1; // crashed after its tests, or leaked at exit
   return { passed, failed, skipped };
+}
+
+/**
+ * Namespaces and root-netns links a finished e2e file left behind. The test
+ * bed names everything tb<pid base36>-..., pid being the test file's process,
+ * so what is found here is that file's and nobody else's; it is removed.
+ */
+function leftovers(pid) {
+  if (!pid) return [];
+  const prefix = `tb${pid.toString(36)}-`;
+  const list = (argv) => {
+    const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8' });
+    return r.status === 0 ? r.stdout : '';
+  };
+  const netns = list(['ip', 'netns', 'list']).split('\n').map((l) => l.split(' ')[0]).filter((n) => n && n.startsWith(prefix));
+  const links = list(['ip', '-o', 'link', 'show']).split('\n').map((l) => l.split(': ')[1]?.split('@')[0]).filter((n) => n && n.startsWith(prefix));
+  for (const n of netns) spawnSync('ip', ['netns', 'del', n]);
+  for (const l of links) spawnSync('ip', ['link', 'del', l]);
+  return [...netns.map((n) => `netns ${n}`), ...links.map((l) => `link ${l}`)];
 }
 
 let passed = 0;
@@ -127,6 +146,13 @@ for (const kind of selected) {
       const t0 = performance.now();
       const r = await run(process.execPath, ['--enable-source-maps', item.out], { deadlineMs: FILE_DEADLINE_MS[kind] });
       const t = tally(r.out, r.code);
+      if (kind === 'e2e') {
+        const left = leftovers(r.pid);
+        if (left.length > 0) {
+          t.failed++;
+          r.out += `\n[test runner] leaked and now removed: ${left.join(', ')}\n`;
+        }
+      }
       passed += t.passed;
       failed += t.failed;
       skipped += t.skipped;

@@ -8,11 +8,12 @@ import { UsageError, oneLine } from '../../shared/errors.js';
 import { VERSION } from '../version.js';
 import { GROUPS, type Command, type Ctx } from './command.js';
 import { daemon } from './daemon.js';
+import { demo } from './demo.js';
 import { info } from './info.js';
 import { version } from './version.js';
 
 /** Every top-level command, in the order `agent --help` lists them within a group. */
-export const COMMANDS: readonly Command<never>[] = [daemon, info, version] as Command<never>[];
+export const COMMANDS: readonly Command<never>[] = [daemon, demo, info, version] as Command<never>[];
 
 export interface Io {
   out(text: string): void;

@@ -1,0 +1,72 @@
+// `agent demo` as a user runs it: it shows the cluster, tears down, and
+// leaves no namespace, link, temp dir or process behind, also when the user
+// presses Ctrl-C while it keeps the cluster up.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { suite, is, match, ok, equal } from '../harness.js';
+import { listOurs } from '../../agent/testbed/index.js';
+
+const mjs = join(process.cwd(), 'dist/agent.mjs');
+const t = suite('demo');
+
+interface Run { code: number | null; signal: NodeJS.Signals | null; out: string; pid: number }
+
+function startDemo(args: string[], onOut?: (all: string, kill: (s: NodeJS.Signals) => void) => void): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [mjs, 'demo', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const deadline = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const take = (d: Buffer) => {
+      out += d;
+      onOut?.(out, (s) => child.kill(s));
+    };
+    child.stdout.on('data', take);
+    child.stderr.on('data', take);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(deadline);
+      resolve({ code, signal, out, pid: child.pid! });
+    });
+  });
+}
+
+/** The prefix the demo's test bed used: tb<pid base36>-0. */
+const prefixOf = (pid: number) => `tb${pid.toString(36)}-0`;
+
+async function nothingLeft(pid: number): Promise<void> {
+  const left = await listOurs(prefixOf(pid));
+  equal(left, { netns: [], links: [], dirs: [] });
+  const { stdout } = await import('node:child_process').then((cp) => ({ stdout: cp.execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' }) }));
+  ok(!stdout.includes(`--name-prefix ${prefixOf(pid)}-`), 'an agent daemon of the demo is still running');
+}
+
+t('agent demo shows hosts, agents, reachability and a partition, then leaves nothing', async () => {
+  const r = await startDemo([]);
+  is(r.code, 0, r.out);
+  match(r.out, /HOST\s+PID\s+RUNTIME\s+VERSION/);
+  match(r.out, /Name prefix:\s+tb\w+-0-h0/);
+  match(r.out, /h0 -> ?h1 blocked|h0->h1 blocked, h1->h2 ok; healed: h0->h1 ok/);
+  match(r.out, /no namespace, link or temp dir of tb\w+-0 is left/);
+  await nothingLeft(r.pid);
+});
+
+t('Ctrl-C while the demo keeps the cluster up tears everything down', async () => {
+  let sent = false;
+  const r = await startDemo(['--keep', '--hosts', '2'], (all, kill) => {
+    if (!sent && all.includes('Press Ctrl-C')) {
+      sent = true;
+      kill('SIGINT');
+    }
+  });
+  ok(sent, r.out);
+  is(r.code, 130, r.out);
+  await nothingLeft(r.pid);
+});
+
+t('bad --hosts is one line and exit 2', async () => {
+  const r = await startDemo(['--hosts', '40']);
+  is(r.code, 2);
+  is(r.out, "agent: --hosts: expected an integer from 2 to 9, got 40 (see 'agent --help')\n");
+});
+
+t.run();
