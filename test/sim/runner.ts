@@ -74,6 +74,12 @@ export interface NemesisOptions {
   burstMs?: number;
   /** Most nodes down at once (default: a minority, floor((n - 1) / 2)). */
   maxDown?: number;
+  /**
+   * From this simulated time on the nemesis stops: it heals the network,
+   * ends any loss burst and restarts every crashed node, once, so the run can
+   * end with liveness checks ("every acknowledged write is readable").
+   */
+  quietAfterMs?: number;
 }
 
 export interface SimSpec<N extends SimNode> {
@@ -272,6 +278,8 @@ class Nemesis<N extends SimNode> {
   readonly #burstLoss: number;
   readonly #burstMs: number;
   readonly #maxDown: number;
+  readonly #quietAfterMs: number;
+  #quiet = false;
   #burstTimer: { cancel(): void } | undefined;
 
   constructor(
@@ -290,9 +298,12 @@ class Nemesis<N extends SimNode> {
     this.#burstLoss = opts.burstLoss ?? 0.5;
     this.#burstMs = opts.burstMs ?? 2_000;
     this.#maxDown = opts.maxDown ?? Math.floor((nodes.length - 1) / 2);
+    this.#quietAfterMs = opts.quietAfterMs ?? Infinity;
   }
 
   async maybeAct(): Promise<void> {
+    if (this.#quiet) return;
+    if (this.clock.nowMs() >= this.#quietAfterMs) return this.#makePeace();
     if (this.rand.float() >= this.#p) return;
     const down = this.up.filter((u) => !u).length;
     const crashable = this.nodes.filter((n, i) => this.up[i] && n.crash !== undefined && n.restart !== undefined);
@@ -345,6 +356,19 @@ class Nemesis<N extends SimNode> {
         await n.restart!();
         return;
       }
+    }
+  }
+
+  async #makePeace(): Promise<void> {
+    this.#quiet = true;
+    this.trace('nemesis: quiet from now on: heal, end loss, restart every crashed node');
+    this.net.heal();
+    this.#burstTimer?.cancel();
+    this.net.setFaults({ loss: this.baseLoss });
+    for (const [i, n] of this.nodes.entries()) {
+      if (this.up[i]) continue;
+      this.up[i] = true;
+      await n.restart!();
     }
   }
 }

@@ -1,6 +1,5 @@
 // Errors a caller of the Raft core branches on (STYLE habit 9), each with a
 // stable code. Bad arguments are plain RangeErrors with exact messages.
-// TODO(lead): move into the shared errors file once it exists.
 
 import type { NodeId } from './types.js';
 
@@ -23,7 +22,9 @@ export type DropReason =
   /** A leadership transfer is under way (thesis §3.10); retry on the new leader. */
   | 'transfer-in-progress'
   /** Another configuration change is not committed yet (thesis §4.1). */
-  | 'conf-change-pending';
+  | 'conf-change-pending'
+  /** The entry was appended but a later leader overwrote it: it never took effect (paper §5.3). */
+  | 'overwritten';
 
 /** The leader refused the proposal for now; retrying later may succeed. */
 export class ProposalDroppedError extends RaftError {
