@@ -226,6 +226,11 @@ export class Store {
     return this.hub.watch(filter);
   }
 
+  /** Close every watcher with err: the caller replaced this store (a snapshot from the leader), watchers must re-sync. */
+  failWatchers(err: Error): void {
+    this.hub.failAll(err);
+  }
+
   /** The whole store and the last applied index; equal states give equal bytes. */
   snapshot(): Uint8Array {
     const objects = {} as Record<Kind, AnyObject[]>;
