@@ -26,8 +26,9 @@ const common = {
   bundle: true,
   platform: 'node',
   target: 'node20',
-  // cbor-x tries an optional native addon and falls back to pure JS; never bundle or require it.
-  external: ['cbor-extract'],
+  // cbor-x's Node entry tries an optional native addon (cbor-extract); its
+  // plain entry is pure JavaScript, identical on every machine and runtime.
+  alias: { 'cbor-x': './node_modules/cbor-x/index.js' },
   define: { AGENT_VERSION: JSON.stringify(pkg.version) },
   legalComments: 'none',
   logLevel: 'warning',
