@@ -95,11 +95,15 @@ export class Replica<R> {
       o.sm.restore(snapshot.data, snapshot.index);
     }
     const fresh = opened.hardState.term === 0 && opened.entries.length === 0 && !snapshot;
+    // A snapshot only ever covers committed entries, so its index is a lower
+    // bound of commit. A crash between saving a leader's snapshot and saving
+    // the hard state that goes with it leaves an older commit on disk.
+    const hardState = snapshot && opened.hardState.commit < snapshot.index ? { ...opened.hardState, commit: snapshot.index } : opened.hardState;
     const node = new RaftNode({
       id: o.id,
       config: o.config,
       rand: o.rand,
-      ...(fresh ? (o.bootstrap ? { bootstrap: o.bootstrap } : {}) : { persisted: { hardState: opened.hardState, snapshot, entries: opened.entries } }),
+      ...(fresh ? (o.bootstrap ? { bootstrap: o.bootstrap } : {}) : { persisted: { hardState, snapshot, entries: opened.entries } }),
     });
     const r = new Replica(o, node, opened.wal, snapshot?.index ?? 0);
     o.peers.onMessage((m) => {

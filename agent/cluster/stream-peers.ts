@@ -18,7 +18,7 @@ export interface StreamPeersOptions {
   /** Where a peer listens; undefined while unknown. Read on every dial, so it follows membership. */
   addrOf(id: NodeId): Addr | undefined;
   clock: Clock;
-  /** Frames held per peer while its connection opens (default 1024); older ones are dropped. */
+  /** Frames held per peer while its connection opens (default 1024); older ones are dropped. During a redial backoff nothing is held. */
   maxQueuedFrames?: number;
   /** Wait before redialling a peer whose connection failed (default 200 ms, doubling to 2 s). */
   redialMinMs?: number;
@@ -80,6 +80,13 @@ export class StreamPeers implements RaftPeers {
       this.stats.sent++;
       return;
     }
+    if (this.#o.clock.nowMs() < out.backoffUntilMs) {
+      // The peer was unreachable a moment ago: drop rather than deliver stale
+      // messages later (Raft resends what still matters); one redial is pending.
+      this.stats.dropped++;
+      this.#dial(m.to, out);
+      return;
+    }
     if (out.queue.length >= (this.#o.maxQueuedFrames ?? 1024)) {
       out.queue.shift();
       this.stats.dropped++;
@@ -120,7 +127,7 @@ export class StreamPeers implements RaftPeers {
       const t = this.#o.clock.after(out.backoffUntilMs - now, () => {
         this.#timers.delete(t);
         out.connecting = false;
-        if (out.queue.length > 0) this.#dial(id, out);
+        this.#dial(id, out);
       });
       this.#timers.add(t);
       return;
