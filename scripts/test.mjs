@@ -29,7 +29,7 @@ const jobs = jobsAt >= 0 ? Number(args[jobsAt + 1]) : Math.max(2, cpus().length)
 const skipTypecheck = args.includes('--no-typecheck');
 const selected = kinds.length > 0 ? kinds : ['unit', 'sim', 'e2e'];
 // Per-file deadline: a hung file is killed and counted as failed.
-const FILE_DEADLINE_MS = { unit: 120_000, sim: 600_000, e2e: 600_000 };
+const FILE_DEADLINE_MS = { unit: 120_000, sim: 400_000, e2e: 300_000 };
 
 function walk(dir) {
   let out = [];

@@ -40,8 +40,8 @@ export const daemon: Command<Args> = {
       nowIso: () => new Date().toISOString(),
     });
     const d = new Daemon({ socketPath, stateDir: args['state-dir'], namePrefix: args['name-prefix'], log });
-    await d.start();
-    await new Promise<void>((resolve) => {
+    // Handlers first: a signal that arrives while the daemon starts still stops it cleanly.
+    const stopped = new Promise<void>((resolve) => {
       const stop = (sig: string) => {
         log.info('signal received, stopping', { signal: sig });
         resolve();
@@ -49,6 +49,8 @@ export const daemon: Command<Args> = {
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));
     });
+    await d.start();
+    await stopped;
     await d.stop();
     return 0;
   },

@@ -2,7 +2,7 @@
 // Node, on Deno and as the single executable, and the single executable runs
 // with nothing beside it (no node_modules, no network).
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite, is, match, ok } from '../harness.js';
@@ -11,7 +11,14 @@ import { ApiClient } from '../../agent/api/client.js';
 const root = process.cwd();
 const mjs = join(root, 'dist/agent.mjs');
 const exe = join(root, 'dist/agent');
-const deno = join(root, 'node_modules/.bin/deno');
+// The deno npm package's bin is a node wrapper that spawns the real binary
+// (a signal to the wrapper would not reach Deno): run the binary itself.
+function denoBinary(): string {
+  const scoped = join(root, 'node_modules/@deno');
+  for (const d of existsSync(scoped) ? readdirSync(scoped) : []) if (existsSync(join(scoped, d, 'deno'))) return join(scoped, d, 'deno');
+  return join(root, 'node_modules/deno/deno');
+}
+const deno = denoBinary();
 
 const t = suite('binary');
 
