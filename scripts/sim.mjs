@@ -10,7 +10,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import * as esbuild from 'esbuild';
+import { bundleForNode } from './bundle-dev.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -39,16 +39,9 @@ function parseArgs(argv) {
 
 const opts = parseArgs(process.argv.slice(2));
 const outfile = join(root, 'dist', 'sim', 'registry.mjs');
-await esbuild.build({
+await bundleForNode({
   entryPoints: [join(root, 'test', 'sim', 'registry.ts')],
   outfile,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  packages: 'external',
-  sourcemap: 'inline',
-  logLevel: 'error',
 });
 const reg = await import(pathToFileURL(outfile).href);
 

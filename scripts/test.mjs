@@ -17,7 +17,7 @@ import { readdirSync, statSync, mkdirSync, rmSync } from 'node:fs';
 import { join, relative, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpus } from 'node:os';
-import * as esbuild from 'esbuild';
+import { bundleForNode } from './bundle-dev.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -124,19 +124,7 @@ for (const kind of selected) {
   if (filter) files = files.filter((f) => relative(root, f).includes(filter));
   if (files.length === 0) continue;
   const outDir = join(outRoot, kind);
-  await esbuild.build({
-    entryPoints: files,
-    outdir: outDir,
-    outbase: join(root, 'test', kind),
-    outExtension: { '.js': '.mjs' },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    sourcemap: 'inline',
-    logLevel: 'error',
-  });
+  await bundleForNode({ entryPoints: files, outdir: outDir, outbase: join(root, 'test', kind), outExtension: { '.js': '.mjs' } });
   const queue = files.map((f) => ({ src: relative(root, f), out: join(outDir, relative(join(root, 'test', kind), f)).replace(/\.ts$/, '.mjs') }));
   const width = kind === 'e2e' ? 1 : jobs;
   const workers = Array.from({ length: Math.min(width, queue.length) }, async () => {

@@ -4,6 +4,11 @@ import { request as httpRequest } from 'node:http';
 import { ApiError, DaemonUnreachableError } from '../../shared/errors.js';
 import { socketPathOf } from './host.js';
 
+export interface HttpAnswer {
+  status: number;
+  body: string;
+}
+
 export interface ClientOptions {
   host: string;
   timeoutMs?: number;
@@ -30,18 +35,19 @@ export class ApiClient {
 
   /** Plain text endpoints such as /_ping. */
   async text(path: string): Promise<string> {
-    const { status, body } = await this.#send('GET', path);
+    const { status, body } = await this.raw('GET', path);
     if (status !== 200) throw new ApiError(errorMessage(body, status), status);
     return body;
   }
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const { status, body: text } = await this.#send(method, path, body);
+    const { status, body: text } = await this.raw(method, path, body);
     if (status < 200 || status >= 300) throw new ApiError(errorMessage(text, status), status);
     return (text ? JSON.parse(text) : {}) as T;
   }
 
-  #send(method: string, path: string, body?: unknown): Promise<{ status: number; body: string }> {
+  /** The status and body as they came, whatever the status (the test bed and the demo read errors themselves). */
+  raw(method: string, path: string, body?: unknown): Promise<HttpAnswer> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const req = httpRequest(
@@ -49,6 +55,7 @@ export class ApiClient {
           socketPath: this.#socketPath,
           method,
           path,
+          agent: false, // one connection per request: nothing lingers after it
           headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {},
           timeout: this.#timeoutMs,
         },

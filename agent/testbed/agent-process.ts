@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, type RunOptions, type RunResult } from '../host/run.js';
 import { BedProcess, type ExitStatus } from './bed-process.js';
-import { unixRequest, type HttpAnswer } from './unix-http.js';
+import { ApiClient, type HttpAnswer } from '../api/client.js';
 
 export interface StartAgentOptions {
   /** How to run the agent binary, e.g. [process.execPath, 'dist/agent.mjs']. */
@@ -98,7 +98,7 @@ export class AgentProcess {
         return `exited (${s.signal ?? `code ${s.code}`}) before answering GET /_ping`;
       }
       try {
-        const a = await unixRequest(this.socket, 'GET', '/_ping', undefined, 1_000);
+        const a = await new ApiClient({ host: `unix://${this.socket}`, timeoutMs: 1_000 }).raw('GET', '/_ping');
         if (a.status === 200 && a.body.trim() === 'OK') return undefined;
         last = `answered ${a.status} ${JSON.stringify(a.body.slice(0, 40))}`;
       } catch (e) {
@@ -128,7 +128,7 @@ export class AgentProcess {
 
   /** One request to the daemon's local API. */
   api(method: string, path: string, body?: unknown): Promise<HttpAnswer> {
-    return unixRequest(this.socket, method, path, body);
+    return new ApiClient({ host: `unix://${this.socket}`, timeoutMs: 5_000 }).raw(method, path, body);
   }
 
   /** The last lines of daemon.log. */

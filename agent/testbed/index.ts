@@ -4,4 +4,4 @@ export { TestBed, NEEDS_ROOT, type CreateOptions, type Host, type Netem } from '
 export { AgentProcess, type StartAgentOptions } from './agent-process.js';
 export { BedProcess, type ExitStatus } from './bed-process.js';
 export { listOurs, sweepStale, type Leftovers } from './leftovers.js';
-export type { HttpAnswer } from './unix-http.js';
+export type { HttpAnswer } from '../api/client.js';

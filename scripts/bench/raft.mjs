@@ -5,7 +5,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import * as esbuild from 'esbuild';
+import { bundleForNode } from '../bundle-dev.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // Inside the repo so that bare imports (cbor-x) resolve from node_modules.
@@ -15,16 +15,9 @@ const cleanup = () => rmSync(outDir, { recursive: true, force: true });
 process.on('exit', cleanup);
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
 
-await esbuild.build({
+await bundleForNode({
   entryPoints: [join(here, 'raft-bench.ts')],
   outfile: join(outDir, 'raft-bench.mjs'),
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  packages: 'external',
-  sourcemap: 'inline',
-  logLevel: 'error',
 });
 const { main } = await import(pathToFileURL(join(outDir, 'raft-bench.mjs')).href);
 cleanup();
