@@ -1,5 +1,6 @@
 import type { Command } from './command.js';
 import type { SystemInfo } from '../api/types.js';
+import { wantsJson, withFormat } from './format.js';
 
 interface Args {
   format?: string;
@@ -10,11 +11,11 @@ export const info: Command<Args> = {
   command: 'info',
   describe: 'Display system-wide information',
   group: 'Commands',
-  builder: (y) => y.option('format', { alias: 'f', type: 'string', describe: "Format the output: 'json'" }),
+  builder: withFormat,
   async run(args, ctx) {
+    const json = wantsJson(args.format);
     const i = await ctx.client().get<SystemInfo>('/info');
-    if (args.format === 'json') return void ctx.out(JSON.stringify(i) + '\n');
-    if (args.format !== undefined) throw new Error(`--format: expected "json", got "${args.format}"`);
+    if (json) return void ctx.out(JSON.stringify(i) + '\n');
     ctx.out(
       `Name:          ${i.Name}\nPid:           ${i.Pid}\nRuntime:       ${i.Runtime}\nState dir:     ${i.StateDir}\n` +
         `Name prefix:   ${i.NamePrefix}\nSwarm:         ${i.Swarm.LocalNodeState}\n`,

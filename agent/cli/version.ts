@@ -4,6 +4,7 @@ import { API_VERSION } from '../api/types.js';
 import { VERSION, runtimeName } from '../version.js';
 import { platform, arch } from 'node:os';
 import { DaemonUnreachableError, oneLine } from '../../shared/errors.js';
+import { wantsJson, withFormat } from './format.js';
 
 interface Args {
   format?: string;
@@ -14,8 +15,9 @@ export const version: Command<Args> = {
   command: 'version',
   describe: 'Show the agent version information',
   group: 'Commands',
-  builder: (y) => y.option('format', { alias: 'f', type: 'string', describe: "Format the output: 'json'" }),
+  builder: withFormat,
   async run(args, ctx) {
+    const json = wantsJson(args.format);
     const client: VersionInfo = { Version: VERSION, ApiVersion: API_VERSION, Os: platform(), Arch: arch(), Runtime: runtimeName() };
     let server: VersionInfo | undefined;
     let failure: unknown;
@@ -25,10 +27,8 @@ export const version: Command<Args> = {
       if (!(e instanceof DaemonUnreachableError)) throw e;
       failure = e;
     }
-    if (args.format === 'json') {
+    if (json) {
       ctx.out(JSON.stringify({ Client: client, Server: server ?? null }) + '\n');
-    } else if (args.format !== undefined) {
-      throw new Error(`--format: expected "json", got "${args.format}"`);
     } else {
       ctx.out(block('Client', client));
       if (server) ctx.out('\n' + block('Server', server));

@@ -307,9 +307,8 @@ t('a replica that missed more than the leader keeps catches up from a snapshot',
       for (let i = 0; i < 30; i++) await w.write(`k${i % 7}`, String(i));
       const l = w.agreedLeader()!;
       ok(l.replica!.status().firstIndex > 1, 'the leader compacted its log');
-      // Long enough for the leader's StreamPeers to drop the appends it queued for f
-      // (refused redials drop the queue); otherwise they arrive after the restart and f
-      // catches up from those stale frames without needing the snapshot.
+      // Long enough for the leader's StreamPeers to have dropped every append meant
+      // for f, so f can only catch up through the snapshot.
       await w.runFor(5_000);
       await w.start(f);
       await w.runUntil(sameMaps(w, w.members), 'catch-up by snapshot');
@@ -354,12 +353,10 @@ function failAfterSnapshotRename(inner: Disk): Disk {
   };
 }
 
-// BUG (replica.ts #handle): a snapshot from the leader is saved before the
-// hard state of the same Ready (the host contract says hard state first, and
-// either order alone leaves a window). Stopped between the two writes, the
-// log holds snapshot S with the old commit index c < S, and RaftNode refuses
-// to start from it ("persisted commit c outside S..S"): the manager can never
-// restart. Skipped until fixed; see the report.
+// A snapshot from the leader is saved before the hard state of the same
+// Ready; stopped between the two writes, the log holds snapshot S with an
+// older commit. Replica.open raises commit to S (a snapshot covers only
+// committed entries), so the manager restarts.
 t('a replica stopped between saving a leader snapshot and its hard state restarts', () =>
   withWorld(
     async (w) => {

@@ -31,6 +31,24 @@ async function snapshotData(disk: MemDisk): Promise<number[] | undefined> {
   }
 }
 
+/** Die at each of the first `ops` disk operations of a repairing open(); the next open must still read `want`. */
+async function crashDuringOpen(setup: (disk: MemDisk) => Promise<void>, ops: number, want: LogView): Promise<void> {
+  for (let n = 0; n < ops; n++) {
+    for (const mode of MODES) {
+      const d = memDisk(n);
+      await setup(d);
+      d.crashAfter(n);
+      try {
+        (await Wal.open(d, DIR)).wal.close();
+      } catch {
+        // died mid-open
+      }
+      d.crash(mode);
+      equal(view(await reopen(d)), want, `crash after ${n} ops, ${JSON.stringify(mode)}`);
+    }
+  }
+}
+
 async function everyCrashPoint(name: string, sc: Scenario): Promise<void> {
   const ref = memDisk();
   await sc.setup(ref);
@@ -105,20 +123,7 @@ t('open: repairing a torn tail', async () => {
   const disk = memDisk();
   await setup(disk);
   const want = view(await reopen(disk));
-  for (let n = 0; n < 12; n++) {
-    for (const mode of MODES) {
-      const d = memDisk(n);
-      await setup(d);
-      d.crashAfter(n);
-      try {
-        (await Wal.open(d, DIR)).wal.close();
-      } catch {
-        // died mid-open
-      }
-      d.crash(mode);
-      equal(view(await reopen(d)), want, `crash after ${n} ops, ${JSON.stringify(mode)}`);
-    }
-  }
+  await crashDuringOpen(setup, 12, want);
 });
 
 t('open: falling back from a corrupt snapshot and rewriting the log', async () => {
@@ -133,20 +138,7 @@ t('open: falling back from a corrupt snapshot and rewriting the log', async () =
   await setup(disk);
   const want = view(await reopen(disk));
   equal(want.snapshot, { index: 3, term: 1 });
-  for (let n = 0; n < 16; n++) {
-    for (const mode of MODES) {
-      const d = memDisk(n);
-      await setup(d);
-      d.crashAfter(n);
-      try {
-        (await Wal.open(d, DIR)).wal.close();
-      } catch {
-        // died mid-open
-      }
-      d.crash(mode);
-      equal(view(await reopen(d)), want, `crash after ${n} ops, ${JSON.stringify(mode)}`);
-    }
-  }
+  await crashDuringOpen(setup, 16, want);
 });
 
 t.run();
