@@ -37,6 +37,21 @@ export async function until(fn: () => boolean, deadlineMs = 2000, what = 'condit
   }
 }
 
+/** e2e: resolve once fn resolves true, polling every pollMs; reject after deadlineMs with the last error seen. */
+export async function eventually(fn: () => Promise<boolean>, deadlineMs: number, what: string, pollMs = 100): Promise<void> {
+  const end = performance.now() + deadlineMs;
+  let last = '';
+  for (;;) {
+    try {
+      if (await fn()) return;
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    if (performance.now() > end) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}${last ? ` (last error: ${last})` : ''}`);
+    await new Promise<void>((r) => setTimeout(r, pollMs));
+  }
+}
+
 async function checkLeaks(before: Map<string, number>, graceMs: number): Promise<string[]> {
   let left = excess(before, activeCounts());
   const end = performance.now() + graceMs;

@@ -33,6 +33,10 @@ export class ApiClient {
     return this.request<T>('POST', path, body);
   }
 
+  delete<T>(path: string): Promise<T> {
+    return this.request<T>('DELETE', path);
+  }
+
   /** Plain text endpoints such as /_ping. */
   async text(path: string): Promise<string> {
     const { status, body } = await this.raw('GET', path);

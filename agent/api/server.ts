@@ -13,6 +13,8 @@ export interface Request {
   path: string;
   query: URLSearchParams;
   body: unknown;
+  /** Values of the route's `:name` segments. */
+  params: Record<string, string>;
 }
 
 export type Handler = (req: Request) => unknown | Promise<unknown>;
@@ -26,12 +28,30 @@ const MAX_BODY_BYTES = 1 << 20;
 
 export class ApiServer {
   #routes = new Map<string, Handler>();
+  // Routes with `:name` segments, tried in the order they were added.
+  #patterns: { method: string; parts: string[]; handler: Handler }[] = [];
   #server: Server | undefined;
   #path: string | undefined;
 
+  /** Route method and path to handler; a segment `:name` matches any one non-empty segment (req.params.name). */
   route(method: string, path: string, handler: Handler): this {
-    this.#routes.set(`${method} ${path}`, handler);
+    if (path.includes('/:')) this.#patterns.push({ method, parts: path.split('/'), handler });
+    else this.#routes.set(`${method} ${path}`, handler);
     return this;
+  }
+
+  #match(method: string, path: string): { handler: Handler; params: Record<string, string> } | undefined {
+    const exact = this.#routes.get(`${method} ${path}`);
+    if (exact) return { handler: exact, params: {} };
+    const parts = path.split('/');
+    for (const r of this.#patterns) {
+      if (r.method !== method || r.parts.length !== parts.length) continue;
+      const params: Record<string, string> = {};
+      if (r.parts.every((p, i) => (p.startsWith(':') ? parts[i] !== '' && ((params[p.slice(1)] = decodeSegment(parts[i]!)), true) : p === parts[i]))) {
+        return { handler: r.handler, params };
+      }
+    }
+    return undefined;
   }
 
   /** Listen on the socket path; a stale socket file left by a dead daemon is replaced, a live one is refused. */
@@ -66,10 +86,10 @@ export class ApiServer {
   async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       const url = new URL(req.url ?? '/', 'http://agent');
-      const handler = this.#routes.get(`${req.method} ${url.pathname}`);
-      if (!handler) throw new ApiError(`page not found: ${req.method} ${url.pathname}`, 404);
+      const route = this.#match(req.method ?? 'GET', url.pathname);
+      if (!route) throw new ApiError(`page not found: ${req.method} ${url.pathname}`, 404);
       const body = await readJson(req);
-      const out = await handler({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body });
+      const out = await route.handler({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body, params: route.params });
       if (out instanceof Text) {
         res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(out.text);
       } else {
@@ -79,6 +99,14 @@ export class ApiServer {
       const status = e instanceof ApiError ? e.status : e instanceof UsageError ? 400 : 500;
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ message: oneLine(e) }));
     }
+  }
+}
+
+function decodeSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new UsageError(`malformed path segment ${JSON.stringify(s)}`);
   }
 }
 

@@ -17,7 +17,118 @@ export interface SystemInfo {
   StateDir: string;
   NamePrefix: string;
   Runtime: string;
-  Swarm: { LocalNodeState: 'inactive' | 'pending' | 'active' | 'error' };
+  Swarm: SwarmInfo;
+}
+
+export type LocalNodeState = 'inactive' | 'pending' | 'active' | 'error' | 'locked';
+
+/** `Swarm` in /info, as docker's: what this node knows of its swarm. */
+export interface SwarmInfo {
+  LocalNodeState: LocalNodeState;
+  /** Empty when inactive. */
+  NodeID: string;
+  /** This node's advertise address (host only). */
+  NodeAddr: string;
+  /** True on a manager. */
+  ControlAvailable: boolean;
+  /** Why the state is 'error' or 'pending' (e.g. this node was removed), else empty. */
+  Error: string;
+  /** Managers this node knows of, as host:port. */
+  RemoteManagers: { NodeID: string; Addr: string }[];
+  /** On managers: counts from the store; 0 elsewhere. */
+  Nodes: number;
+  Managers: number;
+  /** On managers; undefined elsewhere. */
+  Cluster?: { ID: string };
+}
+
+/** POST /swarm/init body (docker's SwarmInitRequest). Answer: the node id, a JSON string. */
+export interface SwarmInitRequest {
+  /** ADDR[:PORT], default 0.0.0.0:2377. ADDR may be an interface name. */
+  ListenAddr?: string;
+  /** ADDR[:PORT]; chosen from this host's addresses when there is exactly one candidate. */
+  AdvertiseAddr?: string;
+  DataPathAddr?: string;
+  /** UDP port of VXLAN, default 4789. */
+  DataPathPort?: number;
+  /** CIDRs, default ["10.0.0.0/8"]. */
+  DefaultAddrPool?: string[];
+  /** Prefix length of each network's subnet, default 24. */
+  SubnetSize?: number;
+  ForceNewCluster?: boolean;
+  Spec?: SwarmSpecInput;
+}
+
+/** POST /swarm/join body (docker's SwarmJoinRequest). Answer: {Role} (the role the token granted). */
+export interface SwarmJoinRequest {
+  ListenAddr?: string;
+  AdvertiseAddr?: string;
+  DataPathAddr?: string;
+  /** Managers to try, HOST[:PORT] (port 2377 when absent). */
+  RemoteAddrs: string[];
+  JoinToken: string;
+}
+
+/** What `swarm update` may change; absent fields keep their value. */
+export interface SwarmSpecInput {
+  Dispatcher?: { HeartbeatPeriodMs?: number };
+  CAConfig?: { NodeCertExpiryMs?: number };
+  EncryptionConfig?: { KeyRotationMs?: number };
+}
+
+/** GET /swarm (managers only), docker's Swarm object. */
+export interface SwarmInspect {
+  ID: string;
+  Version: { Index: number };
+  CreatedAt: string;
+  UpdatedAt: string;
+  Spec: {
+    Name: string;
+    Dispatcher: { HeartbeatPeriodMs: number };
+    CAConfig: { NodeCertExpiryMs: number };
+    EncryptionConfig: { KeyRotationMs: number };
+  };
+  /** SHA-256 digest of the CA root, base36: the middle part of every join token. */
+  CaDigest: string;
+  JoinTokens: { Worker: string; Manager: string };
+  DefaultAddrPool: string[];
+  SubnetSize: number;
+  DataPathPort: number;
+}
+
+/**
+ * POST /swarm/update?version=N[&rotateWorkerToken=true][&rotateManagerToken=true]
+ * body SwarmSpecInput. version is SwarmInspect.Version.Index. Answer: {}.
+ */
+
+export type NodeRoleName = 'manager' | 'worker';
+export type NodeAvailabilityName = 'active' | 'pause' | 'drain';
+
+/** GET /nodes (array) and GET /nodes/:id, docker's Node object. :id may be an id, a unique id prefix or a hostname. */
+export interface NodeInspect {
+  ID: string;
+  Version: { Index: number };
+  CreatedAt: string;
+  UpdatedAt: string;
+  Spec: { Role: NodeRoleName; Availability: NodeAvailabilityName; Labels: Record<string, string> };
+  Description: { Hostname: string; Platform: { OS: string; Architecture: string }; Engine: { EngineVersion: string } };
+  Status: { State: 'unknown' | 'down' | 'ready' | 'disconnected'; Message: string; Addr: string };
+  /** Present on managers' nodes. */
+  ManagerStatus?: { Leader: boolean; Reachability: 'reachable' | 'unreachable' | 'unknown'; Addr: string };
+  /** Certificate validity of the node (Unix ms), when issued. */
+  Certificate?: { Serial: string; NotAfterMs: number };
+}
+
+/**
+ * POST /nodes/:id/update?version=N body {Role?, Availability?, Labels?}: the
+ * changed fields of Spec. version is NodeInspect.Version.Index. Answer: {}.
+ * DELETE /nodes/:id[?force=true]. Answer: {}.
+ * POST /swarm/leave[?force=true]. Answer: {}.
+ */
+export interface NodeUpdateRequest {
+  Role?: NodeRoleName;
+  Availability?: NodeAvailabilityName;
+  Labels?: Record<string, string>;
 }
 
 /** The body of every error response. */

@@ -1,5 +1,5 @@
 import type { Command } from './command.js';
-import { DEFAULT_STATE_DIR } from '../env.js';
+import { DEFAULT_STATE_DIR, readEnv } from '../env.js';
 import { socketPathOf } from '../api/host.js';
 import { UsageError } from '../../shared/errors.js';
 
@@ -9,6 +9,7 @@ interface Args {
   'name-prefix': string;
   'log-level': string;
   'log-format': string;
+  hostname?: string;
 }
 
 // Network namespace names are global on a machine, so every agent's carry its
@@ -25,7 +26,8 @@ export const daemon: Command<Args> = {
       .option('state-dir', { type: 'string', default: DEFAULT_STATE_DIR, describe: 'Where keys, certificates and the Raft log live (mode 0700)' })
       .option('name-prefix', { type: 'string', default: 'ag', describe: 'Prefix of the netns and links this daemon creates (1-12 of [a-z0-9-], a letter first)' })
       .option('log-level', { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error'], describe: 'Least severe level logged' })
-      .option('log-format', { type: 'string', default: 'text', choices: ['text', 'json'], describe: 'Log line format' }),
+      .option('log-format', { type: 'string', default: 'text', choices: ['text', 'json'], describe: 'Log line format' })
+      .option('hostname', { type: 'string', describe: "This node's name in `node ls` (default: the host name)" }),
   async run(args, ctx) {
     if (!NAME_PREFIX_RE.test(args['name-prefix'])) {
       throw new UsageError(`--name-prefix: expected 1-12 characters of [a-z0-9-] starting with a letter, got "${args['name-prefix']}"`);
@@ -39,7 +41,13 @@ export const daemon: Command<Args> = {
       write: (l) => ctx.err(l),
       nowIso: () => new Date().toISOString(),
     });
-    const d = new Daemon({ socketPath, stateDir: args['state-dir'], namePrefix: args['name-prefix'], log });
+    if (args.hostname !== undefined && !/^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/.test(args.hostname)) {
+      throw new UsageError(`--hostname: expected 1-63 characters of [A-Za-z0-9.-] starting with a letter or digit, got "${args.hostname}"`);
+    }
+    const { defaultRaftConfig } = await import('../cluster/raft/config.js');
+    const tickMs = readEnv().raftTickMs;
+    const raftConfig = { ...defaultRaftConfig(), ...(tickMs ? { tickMs } : {}) };
+    const d = new Daemon({ socketPath, stateDir: args['state-dir'], namePrefix: args['name-prefix'], log, raftConfig, ...(args.hostname ? { hostname: args.hostname } : {}) });
     // Handlers first: a signal that arrives while the daemon starts still stops it cleanly.
     const stopped = new Promise<void>((resolve) => {
       const stop = (sig: string) => {

@@ -10,10 +10,18 @@ import { GROUPS, type Command, type Ctx } from './command.js';
 import { daemon } from './daemon.js';
 import { demo } from './demo.js';
 import { info } from './info.js';
+import { node } from './node.js';
+import { swarm } from './swarm.js';
 import { version } from './version.js';
 
 /** Every top-level command, in the order `agent --help` lists them within a group. */
-export const COMMANDS: readonly Command<never>[] = [daemon, demo, info, version] as Command<never>[];
+export const COMMANDS: readonly Command<never>[] = [daemon, demo, info, node, swarm, version] as Command<never>[];
+
+/** A subcommand (`agent swarm init`): a command listed under its parent, with docker's aliases if any. */
+export type Subcommand<A = Record<string, unknown>> = Omit<Command<A>, 'group'> & { aliases?: readonly string[] };
+
+/** A command that only groups subcommands (`agent swarm`, `agent node`); its builder demands one. */
+export type CommandGroup = Command<never> & { subcommands: readonly Subcommand<never>[] };
 
 export interface Io {
   out(text: string): void;
@@ -52,6 +60,29 @@ function firstPositional(argv: string[]): string | undefined {
   return undefined;
 }
 
+/**
+ * Add command c to y. A group's subcommands are registered inside its builder,
+ * each with a handler of its own: yargs runs only the innermost handler.
+ */
+function register(y: Argv, c: Subcommand<never>, io: Io, done: (code: number) => void): Argv {
+  const subs = (c as Partial<CommandGroup>).subcommands ?? [];
+  return y.command({
+    command: [c.command, ...(c.aliases ?? [])],
+    describe: c.describe,
+    builder: (b: Argv) => subs.reduce((acc, s) => register(acc, s, io, done), c.builder ? c.builder(b) : b),
+    handler: async (args: Record<string, unknown>) => {
+      const ctx: Ctx = {
+        host: String(args['host']),
+        client: () => new ApiClient({ host: String(args['host']) }),
+        out: io.out,
+        err: io.err,
+      };
+      const r = await c.run(args as never, ctx);
+      done(typeof r === 'number' ? r : 0);
+    },
+  });
+}
+
 /** Run the CLI on argv (without node and script); resolves to the exit code. */
 export async function runCli(argv: string[], io: Io = processIo): Promise<number> {
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
@@ -82,23 +113,7 @@ export async function runCli(argv: string[], io: Io = processIo): Promise<number
     .fail((msg, err) => {
       throw err ?? new UsageError(msg);
     });
-  for (const c of COMMANDS) {
-    y = y.command({
-      command: c.command,
-      describe: c.describe,
-      builder: (b: Argv) => (c.builder ? c.builder(b) : b),
-      handler: async (args: Record<string, unknown>) => {
-        const ctx: Ctx = {
-          host: String(args['host']),
-          client: () => new ApiClient({ host: String(args['host']) }),
-          out: io.out,
-          err: io.err,
-        };
-        const r = await c.run(args as never, ctx);
-        code = typeof r === 'number' ? r : 0;
-      },
-    });
-  }
+  for (const c of COMMANDS) y = register(y, c, io, (r) => (code = r));
   try {
     let printed = '';
     await y.parseAsync(argv, {}, (_err, _argv, output) => {

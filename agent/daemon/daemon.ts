@@ -1,12 +1,21 @@
-// `agent daemon`: the long-running process on every node. For now it owns the
-// state dir and serves the local API; the planes (control, gossip, data) are
-// added to it as they are built.
+// `agent daemon`: the long-running process on every node. It owns the state
+// dir, serves the local API, and runs the control plane (swarm-node.ts);
+// the gossip and data planes are added to it as they are built.
 import { mkdirSync, chmodSync } from 'node:fs';
 import { hostname, platform, arch } from 'node:os';
 import { ApiServer, Text } from '../api/server.js';
 import { API_VERSION, type SystemInfo, type VersionInfo } from '../api/types.js';
 import { VERSION, runtimeName } from '../version.js';
 import type { Logger } from './log.js';
+import { realClock } from '../../shared/clock.js';
+import { cryptoRand } from '../../shared/rand.js';
+import { tcpTransport } from '../../shared/transport/tcp.js';
+import { diskSecretFiles } from '../cluster/ca/secret-file.js';
+import { defaultRaftConfig, type RaftConfig } from '../cluster/raft/index.js';
+import { nodeDisk } from '../cluster/wal/disk.js';
+import { systemInterfaces } from '../swarm/addr.js';
+import { SwarmNode } from '../swarm/swarm-node.js';
+import { mountSwarmRoutes } from './swarm-routes.js';
 
 export interface DaemonOptions {
   socketPath: string;
@@ -14,37 +23,62 @@ export interface DaemonOptions {
   /** Prefix of every netns and link this daemon creates, so several agents can share a machine. */
   namePrefix: string;
   log: Logger;
+  /** Shown in `node ls` (default: the host's name). */
+  hostname?: string;
+  /** Raft timing (default swarmkit's: 1 s tick, 10 s election); tests shorten it. */
+  raftConfig?: RaftConfig;
 }
 
 export class Daemon {
   readonly #opts: DaemonOptions;
   readonly #api = new ApiServer();
+  readonly #swarm: SwarmNode;
 
   constructor(opts: DaemonOptions) {
     this.#opts = opts;
+    this.#swarm = new SwarmNode({
+      stateDir: opts.stateDir,
+      clock: realClock(),
+      rand: cryptoRand(),
+      transport: tcpTransport(),
+      disk: nodeDisk(),
+      io: diskSecretFiles(),
+      ifaces: systemInterfaces,
+      hostname: opts.hostname ?? hostname(),
+      raftConfig: opts.raftConfig ?? defaultRaftConfig(),
+      log: opts.log,
+    });
     this.#api
       .route('GET', '/_ping', () => new Text('OK'))
       .route('GET', '/version', (): VersionInfo => versionInfo())
       .route('GET', '/info', (): SystemInfo => ({
-        Name: hostname(),
+        Name: opts.hostname ?? hostname(),
         Pid: process.pid,
         StateDir: opts.stateDir,
         NamePrefix: opts.namePrefix,
         Runtime: runtimeName(),
-        Swarm: { LocalNodeState: 'inactive' },
+        Swarm: this.#swarm.info(),
       }));
+    mountSwarmRoutes(this.#api, () => this.#swarm);
   }
 
   async start(): Promise<void> {
     // The state dir will hold keys and the Raft log: only root may read it.
     mkdirSync(this.#opts.stateDir, { recursive: true, mode: 0o700 });
     chmodSync(this.#opts.stateDir, 0o700);
-    await this.#api.listen(this.#opts.socketPath);
+    await this.#swarm.open();
+    try {
+      await this.#api.listen(this.#opts.socketPath);
+    } catch (e) {
+      await this.#swarm.close();
+      throw e;
+    }
     this.#opts.log.info('daemon started', { version: VERSION, runtime: runtimeName(), socket: this.#opts.socketPath, state_dir: this.#opts.stateDir });
   }
 
   async stop(): Promise<void> {
     await this.#api.close();
+    await this.#swarm.close();
     this.#opts.log.info('daemon stopped');
   }
 }

@@ -20,6 +20,8 @@ export interface SecurePeer {
   joining: boolean;
   /** The peer's verified certificate; absent for a joiner. */
   cert?: Certificate;
+  /** The X25519 static key the peer proved in the handshake. */
+  publicKey: Uint8Array;
 }
 
 /**

@@ -113,7 +113,7 @@ export async function secureConnect(transport: StreamTransport, addr: Addr, opts
       timer.cancel();
       stats.handshakes++;
       const c = peerCert!;
-      resolve(new SecureChannel(framed, session, { nodeId: c.nodeId, role: c.role, joining: false, cert: c }, verdict.role, stats));
+      resolve(new SecureChannel(framed, session, { nodeId: c.nodeId, role: c.role, joining: false, cert: c, publicKey: c.publicKey }, verdict.role, stats));
     };
 
     framed.handler = {

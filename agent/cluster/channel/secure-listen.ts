@@ -110,7 +110,7 @@ export async function secureListen(transport: StreamTransport, addr: Addr, opts:
           refuse(session, 'untrusted-cert', v.message);
           return;
         }
-        peer = { nodeId: v.cert.nodeId, role: v.cert.role, joining: false, cert: v.cert };
+        peer = { nodeId: v.cert.nodeId, role: v.cert.role, joining: false, cert: v.cert, publicKey: rs.slice() };
       } else {
         // The limit comes before the token is looked at (join-rate-limiter.ts).
         const gate = opts.limiter.check(source);
@@ -132,7 +132,7 @@ export async function secureListen(transport: StreamTransport, addr: Addr, opts:
           refuse(session, 'bad-token', 'invalid join token: it is neither the worker nor the manager token of this cluster');
           return;
         }
-        peer = { nodeId: nodeIdOf(rs), role, joining: true };
+        peer = { nodeId: nodeIdOf(rs), role, joining: true, publicKey: rs.slice() };
       }
       finish();
       stats.handshakes++;

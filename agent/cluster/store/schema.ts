@@ -20,6 +20,8 @@ const node: Check<Draft<'node'>> = obj({
   certificate: opt(bytes),
   labels,
   status: obj({ state: oneOf('unknown', 'down', 'ready', 'disconnected'), message: str }),
+  joinedAtMs: opt(int(0)),
+  engineVersion: opt(str),
 });
 
 const network: Check<Draft<'network'>> = obj({
@@ -110,6 +112,9 @@ const cluster: Check<Draft<'cluster'>> = obj({
   heartbeatMs: int(0),
   dataPathPort: int(0),
   rootCa: opt(obj({ certificate: bytes, key: opt(bytes) })),
+  certExpiryMs: opt(int(1)),
+  createdAtMs: opt(int(0)),
+  updatedAtMs: opt(int(0)),
 });
 
 /** The draft checker of each kind. */

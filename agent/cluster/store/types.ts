@@ -35,6 +35,10 @@ export interface Node {
   /** node.labels.* of placement constraints. */
   labels: Record<string, string>;
   status: { state: NodeState; message: string };
+  /** Wall ms the node joined (proposer's clock). */
+  joinedAtMs?: number;
+  /** Engine version the node last reported. */
+  engineVersion?: string;
   meta: Meta;
 }
 
@@ -201,6 +205,11 @@ export interface ClusterSettings {
   dataPathPort: number;
   /** Cluster CA (Ed25519); the key is absent when the CA is external. */
   rootCa?: { certificate: Uint8Array; key?: Uint8Array };
+  /** Lifetime of node certificates (90 days by default, `swarm update --cert-expiry`). */
+  certExpiryMs?: number;
+  /** Wall ms of `swarm init` and of the last settings change. */
+  createdAtMs?: number;
+  updatedAtMs?: number;
   meta: Meta;
 }
 

@@ -14,6 +14,8 @@
 //   newest segment is ever read), then deletes what that makes obsolete. The
 //   previous snapshot and the entries after it are kept while they lead up to
 //   the new snapshot, as a fallback for a corrupt snapshot file.
+// - rewriteSnapshot() replaces the body of the current snapshot file the
+//   same atomic way (temp file, fsync, rename, fsync of the directory).
 //
 // Every step is ordered so that a crash between any two leaves either the old
 // or the new state on disk (test/unit/cluster/wal/wal-crash.test.ts checks
@@ -257,6 +259,25 @@ export class Wal {
       if (removed) this.#disk.syncDir(this.#dir);
     });
     this.#state = next;
+  }
+
+  /**
+   * Replace the body of the snapshot the log starts from, keeping its index
+   * and term: for a host that changes what the snapshot stands for while the
+   * log holds nothing after it (a forced new cluster whose log ends at its
+   * snapshot, replica.ts). Atomic like saveSnapshot: a crash leaves the old
+   * body or the new one, both at the same position.
+   */
+  async rewriteSnapshot(data: Uint8Array, meta: SnapshotMeta): Promise<void> {
+    this.#usable('rewriteSnapshot');
+    if (!(data instanceof Uint8Array)) throw new TypeError(`rewriteSnapshot: data must be a Uint8Array, got ${typeof data}`);
+    const cur = this.#state.snapshot;
+    if (!cur || cur.index !== meta.index || cur.term !== meta.term) {
+      const want = cur ? `index ${cur.index} term ${cur.term}` : 'none, the log has no snapshot';
+      throw new RangeError(`rewriteSnapshot: expected the current snapshot (${want}), got index ${meta.index} term ${meta.term}`);
+    }
+    const bytes = encodeSnapshotFile(meta, data);
+    this.#guard(() => this.#writeAtomically(join(this.#dir, snapshotFileName(meta)), bytes));
   }
 
   /** The snapshot the log starts from, read and verified; undefined before the first. */

@@ -8,7 +8,7 @@ import { seededRand, type Rand } from '../../../shared/rand.js';
 import { MemNet } from '../../../shared/transport/memnet.js';
 import { OutcomeUnknownError, Replica, type StateMachine } from '../../../agent/cluster/replica.js';
 import { StreamPeers } from '../../../agent/cluster/stream-peers.js';
-import { NotLeaderError, testRaftConfig, type NodeId, type RaftConfig } from '../../../agent/cluster/raft/index.js';
+import { NotLeaderError, ProposalDroppedError, testRaftConfig, type NodeId, type RaftConfig } from '../../../agent/cluster/raft/index.js';
 import { DISK_CRASHED, MemDisk } from '../../../agent/cluster/wal/mem-disk.js';
 import type { AppendFile, Disk } from '../../../agent/cluster/wal/disk.js';
 
@@ -65,6 +65,8 @@ class World {
   readonly rand: Rand;
   readonly net: MemNet;
   readonly members: Member[];
+  /** Given to replicas as they start. */
+  requestTimeoutMs = REQUEST_TIMEOUT_MS;
 
   constructor(
     readonly config: RaftConfig = testRaftConfig(),
@@ -85,7 +87,7 @@ class World {
   }
 
   /** Open (or re-open, with a fresh state machine) one member on its disk. */
-  async start(m: Member): Promise<void> {
+  async start(m: Member, opts: { forceNewCluster?: boolean } = {}): Promise<void> {
     m.sm = new Kv();
     m.peers = await StreamPeers.start({
       id: m.id,
@@ -107,8 +109,8 @@ class World {
       dir: DIR,
       peers: m.peers,
       sm: m.sm,
-      bootstrap: this.members.map((x) => x.id),
-      requestTimeoutMs: REQUEST_TIMEOUT_MS,
+      ...(opts.forceNewCluster ? { forceNewCluster: true } : { bootstrap: this.members.map((x) => x.id) }),
+      requestTimeoutMs: this.requestTimeoutMs,
     });
     await settle();
   }
@@ -194,8 +196,9 @@ function track<T>(p: Promise<T>): Tracked<T> {
   return s;
 }
 
-async function withWorld(fn: (w: World) => Promise<void>, config?: RaftConfig): Promise<void> {
+async function withWorld(fn: (w: World) => Promise<void>, config?: RaftConfig, requestTimeoutMs?: number): Promise<void> {
   const w = new World(config);
+  if (requestTimeoutMs !== undefined) w.requestTimeoutMs = requestTimeoutMs;
   try {
     await w.startAll();
     await fn(w);
@@ -208,6 +211,9 @@ const sameMaps = (w: World, ids: Member[]) => () => {
   const first = JSON.stringify([...ids[0]!.sm.map]);
   return ids.every((m) => JSON.stringify([...m.sm.map]) === first);
 };
+
+const sortedIds = (ms: Member[]) => ms.map((m) => m.id).sort();
+const kvs = (m: Member) => [...m.sm.map].sort();
 
 t('three replicas elect one leader that all of them follow', () =>
   withWorld(async (w) => {
@@ -420,6 +426,156 @@ t('a proposal on a cut-off leader times out with OutcomeUnknownError', () =>
     await w.runUntil(sameMaps(w, w.members), 'all replicas to agree after the heal');
     ok(l2.replica!.term > 1);
   }),
+);
+
+// ---- membership (thesis §4.1) ---------------------------------------------
+
+t('proposeConfChange resolves once the change is applied, and voters() follows the log', () =>
+  withWorld(async (w) => {
+    const l = await w.elect();
+    await w.write('a', '1'); // the leader's no-op is committed: changes are allowed
+    equal(l.replica!.voters(), sortedIds(w.members));
+    const [stay, victim] = w.followers() as [Member, Member];
+    const index = l.replica!.status().lastIndex + 1;
+    let seen: { applied: number; voters: readonly NodeId[] } | undefined;
+    const p = track(l.replica!.proposeConfChange({ type: 'remove', id: victim.id }).then(() => (seen = { applied: l.replica!.applied, voters: l.replica!.voters() })));
+    // In force as soon as it is in the log (thesis §4.1), before it commits.
+    equal(l.replica!.voters(), sortedIds([l, stay]));
+    const second = track(l.replica!.proposeConfChange({ type: 'add', id: 'm9' }));
+    await w.runUntil(() => p.done && second.done, 'the change to commit');
+    is(p.error, undefined);
+    ok(seen && seen.applied >= index, `applied ${seen?.applied} when it resolved, entry at ${index}`);
+    equal(seen!.voters, sortedIds([l, stay]));
+    ok(second.error instanceof ProposalDroppedError && second.error.reason === 'conf-change-pending', String(second.error));
+
+    // Refusals are rejections too, never throws (callers .catch() changes they do not await).
+    const refused = [
+      l.replica!.proposeConfChange({ type: 'remove', id: victim.id }),
+      l.replica!.proposeConfChange({ type: 'add', id: stay.id }),
+      stay.replica!.proposeConfChange({ type: 'add', id: victim.id }),
+    ].map(track);
+    await w.runUntil(() => refused.every((r) => r.done), 'the refusals');
+    ok(refused[0]!.error instanceof RangeError && /m\d is not a voter/.test(refused[0]!.error.message), String(refused[0]!.error));
+    ok(refused[1]!.error instanceof RangeError && /m\d is already a voter/.test(refused[1]!.error.message), String(refused[1]!.error));
+    ok(refused[2]!.error instanceof NotLeaderError && refused[2]!.error.leaderHint === l.id, String(refused[2]!.error));
+
+    // Writes go on with two voters; the victim, back in, catches up.
+    is(await w.write('b', '2'), undefined);
+    const back = track(l.replica!.proposeConfChange({ type: 'add', id: victim.id }));
+    await w.runUntil(() => back.done, 'the re-add to commit');
+    is(back.error, undefined);
+    equal(l.replica!.voters(), sortedIds(w.members));
+    await w.runUntil(sameMaps(w, w.members), 'the re-added voter to catch up');
+    equal(victim.replica!.voters(), sortedIds(w.members));
+  }),
+);
+
+t('a conf change on a cut-off leader times out with OutcomeUnknownError', () =>
+  withWorld(async (w) => {
+    const l = await w.elect();
+    await w.write('a', '1');
+    w.net.partition([l.ip], w.followers().map((m) => m.ip));
+    const t0 = w.clock.nowMs();
+    const p = track(l.replica!.proposeConfChange({ type: 'remove', id: w.followers()[0]!.id }));
+    await w.runUntil(() => p.done, 'the change to give up', 2 * REQUEST_TIMEOUT_MS);
+    ok(p.error instanceof OutcomeUnknownError, String(p.error));
+    ok(/conf change at index \d+ not applied within 300 ms/.test((p.error as Error).message), (p.error as Error).message);
+    is(w.clock.nowMs() - t0, REQUEST_TIMEOUT_MS);
+    w.net.heal();
+    await w.elect();
+    await w.runUntil(() => w.members.every((m) => m.replica!.voters().length === 3), 'the old leader to drop its uncommitted change');
+  }),
+);
+
+// Paper §5.3: the entry of a deposed leader is replaced by the new leader's.
+t('a conf change overwritten by a new leader rejects with overwritten', () =>
+  withWorld(
+    async (w) => {
+      const l = await w.elect();
+      await w.write('a', '1');
+      await w.runFor(50); // both followers hold every entry
+      const followers = w.followers();
+      w.net.partition([l.ip], followers.map((m) => m.ip));
+      const p = track(l.replica!.proposeConfChange({ type: 'remove', id: followers[0]!.id }));
+      await w.runUntil(() => followers.some((f) => f.replica!.role === 'leader'), 'a leader on the majority side');
+      w.net.heal();
+      await w.runUntil(() => p.done, 'the change to be decided');
+      ok(p.error instanceof ProposalDroppedError && p.error.reason === 'overwritten', String(p.error));
+      await w.elect();
+      await w.runUntil(() => w.members.every((m) => m.replica!.voters().length === 3), 'every voter back in');
+    },
+    undefined,
+    5_000,
+  ),
+);
+
+// ---- forcing a new cluster (docs/raft.md) -----------------------------------
+
+t('forceNewCluster: the last manager standing leads alone, keeps every acknowledged write, and stays alone after a restart', () =>
+  withWorld(async (w) => {
+    const l = await w.elect();
+    for (const k of ['a', 'b', 'c']) await w.write(k, '1');
+    const [keep, gone] = w.followers() as [Member, Member];
+    await w.stop(gone); // for good
+    // From here every write needs keep's acknowledgement, so keep holds them all.
+    for (const k of ['d', 'e']) await w.write(k, '2');
+    const acked = kvs(l);
+    const before = keep.replica!.status();
+    // The commit of e is still on its way to keep: the entry sits above keep's commit index.
+    ok(before.commit < before.lastIndex, `keep: commit ${before.commit}, last index ${before.lastIndex}`);
+    await w.stop(l); // for good
+    await w.stop(keep);
+    keep.mem.crash({ loseUnsynced: true });
+
+    await w.start(keep, { forceNewCluster: true });
+    is(keep.replica!.role, 'leader', 'leads at once: a configuration of one needs no votes');
+    equal(keep.replica!.voters(), [keep.id]);
+    equal(kvs(keep), acked);
+    ok(keep.replica!.term > before.term);
+    is(await w.write('f', '3'), undefined);
+    is(await w.write('a', '4'), '1');
+
+    await w.stop(keep);
+    keep.mem.crash({ loseUnsynced: true });
+    await w.start(keep); // a plain restart (bootstrap is ignored: the dir holds a log)
+    equal(keep.replica!.voters(), [keep.id]);
+    equal(kvs(keep), [...acked.filter(([k]) => k !== 'a'), ['a', '4'], ['f', '3']].sort());
+    await w.elect(); // itself, after an election timeout
+    is(await w.write('g', '5'), undefined);
+  }),
+);
+
+t('forceNewCluster on a log that ends at its snapshot keeps the state and changes the configuration', () =>
+  withWorld(
+    async (w) => {
+      const l = await w.elect();
+      for (let i = 0; i < 6; i++) await w.write(`k${i}`, String(i));
+      await w.runFor(100); // heartbeats carry the commit index; every replica applies and compacts
+      const keep = w.followers()[0]!;
+      const before = keep.replica!.status();
+      is(before.firstIndex, before.lastIndex + 1, 'nothing after the snapshot');
+      const acked = kvs(l);
+      await w.stopAll();
+      // From here on no compaction rewrites the snapshot: what the restart
+      // below reads is what the forced open wrote.
+      w.config.snapshotEveryEntries = 1_000;
+
+      await w.start(keep, { forceNewCluster: true });
+      is(keep.sm.restoredAt, before.lastIndex);
+      is(keep.replica!.role, 'leader');
+      equal(keep.replica!.voters(), [keep.id]);
+      equal(kvs(keep), acked);
+      is(await w.write('z', 'new'), undefined);
+
+      await w.stop(keep);
+      await w.start(keep);
+      equal(keep.replica!.voters(), [keep.id]);
+      is(keep.sm.map.get('z'), 'new');
+      await w.elect();
+      is(await w.write('k0', 'again'), '0');
+    },
+    { ...testRaftConfig(), snapshotEveryEntries: 1 },
+  ),
 );
 
 t.run();

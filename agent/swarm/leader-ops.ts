@@ -1,0 +1,383 @@
+// What only the leader does to the cluster store: bootstrap it, admit
+// joiners (certificate + node record + Raft membership), renew
+// certificates, and the node and swarm commands. Every write is a store
+// command committed through Raft before it is answered; every read first
+// passes a read barrier (thesis §6.4), so a deposed leader cannot answer
+// from stale state. Followers forward these calls here (manager.ts).
+import type { Clock } from '../../shared/clock.js';
+import type { Rand } from '../../shared/rand.js';
+import type { NodeInspect, SwarmInspect } from '../api/types.js';
+import { CertificateAuthority, DEFAULT_CERT_VALIDITY_MS } from '../cluster/ca/ca.js';
+import { encodeCertificate, encodeTbs } from '../cluster/ca/certificate.js';
+import { newJoinTokens, rotateJoinToken } from '../cluster/ca/join-token.js';
+import { nodeIdOf } from '../cluster/ca/node-key.js';
+import type { Replica } from '../cluster/replica.js';
+import { batch, create, encodeCommand, remove, update, type ApplyResult, type Command, type Store } from '../cluster/store/index.js';
+import type { ClusterSettings, Node, NodeAvailability, NodeRole } from '../cluster/store/types.js';
+import { conflict, denied, invalid, notFound } from './errors.js';
+import { resolveNodeRef, nodeView, swarmView, type ManagerFacts } from './views.js';
+
+export const CLUSTER_ID_KEY = 'cluster';
+export const TOKENS_ID = 'tokens';
+
+export interface BootstrapRequest {
+  nodeId: string;
+  publicKey: Uint8Array;
+  hostname: string;
+  addr: string;
+  dataAddr: string;
+  engineVersion: string;
+  /** The CA made at init, with the first certificate already issued from it. */
+  ca: CertificateAuthority;
+  cert: Uint8Array;
+  defaultAddrPool: string[];
+  subnetSize: number;
+  dataPathPort: number;
+  heartbeatMs: number;
+  certExpiryMs: number;
+  keyRotationMs: number;
+}
+
+export interface JoinRequest {
+  nodeId: string;
+  publicKey: Uint8Array;
+  role: NodeRole;
+  hostname: string;
+  addr: string;
+  dataAddr: string;
+  engineVersion: string;
+}
+
+export interface JoinAnswer {
+  clusterId: string;
+  cert: Uint8Array;
+  root: Uint8Array;
+  managers: { id: string; addr: string }[];
+  dataPathPort: number;
+  heartbeatMs: number;
+}
+
+export interface NodeUpdate {
+  version: number;
+  role?: NodeRole;
+  availability?: NodeAvailability;
+  labels?: Record<string, string>;
+}
+
+export interface SwarmUpdate {
+  version: number;
+  heartbeatMs?: number;
+  certExpiryMs?: number;
+  keyRotationMs?: number;
+  rotateWorkerToken?: boolean;
+  rotateManagerToken?: boolean;
+}
+
+export interface LeaderOpsDeps {
+  replica: Replica<ApplyResult>;
+  store(): Store;
+  clock: Clock;
+  rand: Rand;
+  /** Who the leader hears from now (dispatcher sessions and itself). */
+  reachable(): ReadonlySet<string>;
+  /** Close the sessions of a node that was removed. */
+  evict(nodeId: string): void;
+}
+
+export class LeaderOps {
+  readonly #d: LeaderOpsDeps;
+  #caCache: { version: number; ca: CertificateAuthority } | undefined;
+
+  constructor(d: LeaderOpsDeps) {
+    this.#d = d;
+  }
+
+  // ---- store plumbing ---------------------------------------------------------
+
+  async #commit(cmd: Command): Promise<void> {
+    const r = await this.#d.replica.propose(encodeCommand(cmd));
+    if (!r.ok) {
+      const e = r.error;
+      if (e.code === 'STORE_STALE_VERSION') throw conflict(`update out of sequence: ${e.message}; read the object again and retry`);
+      if (e.code === 'STORE_NOT_FOUND') throw notFound(e.message);
+      if (e.code === 'STORE_CONFLICT') throw conflict(e.message);
+      throw invalid(e.message);
+    }
+  }
+
+  async #read(): Promise<Store> {
+    await this.#d.replica.readBarrier();
+    return this.#d.store();
+  }
+
+  #cluster(store: Store): ClusterSettings {
+    const c = store.get('cluster', CLUSTER_ID_KEY);
+    if (!c) throw invalid('the swarm is not initialized yet');
+    return c;
+  }
+
+  /** The CA as the store holds it (key and revocations), rebuilt only when the cluster object changed. */
+  #ca(c: ClusterSettings): CertificateAuthority {
+    if (this.#caCache?.version === c.meta.version) return this.#caCache.ca;
+    if (!c.rootCa?.key) throw invalid('this cluster has no CA key: it cannot issue certificates');
+    const ca = CertificateAuthority.restore(c.rootCa.key, this.#d.rand, this.#d.clock);
+    this.#caCache = { version: c.meta.version, ca };
+    return ca;
+  }
+
+  #facts(): ManagerFacts {
+    const st = this.#d.replica.status();
+    return { leaderId: st.leaderId, voters: st.voters, reachable: this.#d.reachable() };
+  }
+
+  #node(store: Store, ref: string): Node {
+    const r = resolveNodeRef(store.list('node'), ref);
+    if ('error' in r) throw r.error === 'not-found' ? notFound(r.message) : invalid(r.message);
+    return r;
+  }
+
+  managers(store: Store): { id: string; addr: string }[] {
+    const voters = new Set(this.#d.replica.status().voters);
+    return store
+      .list('node', (n) => voters.has(n.id))
+      .map((n) => ({ id: n.id, addr: n.addr }))
+      .sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+
+  // ---- bootstrap and joins ------------------------------------------------------
+
+  /** The first writes of a new cluster, by the node that ran `swarm init`. */
+  async bootstrap(r: BootstrapRequest): Promise<void> {
+    const now = Math.floor(this.#d.clock.wallMs());
+    const digest = r.ca.digest();
+    const tokens = newJoinTokens(digest, this.#d.rand);
+    await this.#commit(
+      batch(
+        create('cluster', {
+          id: CLUSTER_ID_KEY,
+          name: 'default',
+          defaultAddrPool: r.defaultAddrPool,
+          subnetSize: r.subnetSize,
+          keyRotationMs: r.keyRotationMs,
+          heartbeatMs: r.heartbeatMs,
+          dataPathPort: r.dataPathPort,
+          rootCa: { certificate: r.ca.root.bytes, key: r.ca.serialize() },
+          certExpiryMs: r.certExpiryMs,
+          createdAtMs: now,
+          updatedAtMs: now,
+        }),
+        create('token', { id: TOKENS_ID, worker: tokens.worker, manager: tokens.manager }),
+        create('node', {
+          id: r.nodeId,
+          role: 'manager',
+          availability: 'active',
+          hostname: r.hostname,
+          addr: r.addr,
+          dataAddr: r.dataAddr,
+          publicKey: r.publicKey,
+          certificate: r.cert,
+          labels: {},
+          status: { state: 'ready', message: '' },
+          joinedAtMs: now,
+          engineVersion: r.engineVersion,
+        }),
+      ),
+    );
+  }
+
+  /** Admit a node that proved a join token: issue its certificate, record it, and for a manager add it to Raft. */
+  async join(r: JoinRequest): Promise<JoinAnswer> {
+    if (nodeIdOf(r.publicKey) !== r.nodeId) throw denied('join: the node id does not match the key the handshake proved');
+    const store = await this.#read();
+    const c = this.#cluster(store);
+    const ca = this.#ca(c);
+    const cert = ca.issue({ nodeId: r.nodeId, role: r.role, publicKey: r.publicKey, validityMs: c.certExpiryMs ?? DEFAULT_CERT_VALIDITY_MS });
+    const certBytes = encodeCertificate(encodeTbs(cert), cert.signature);
+    const now = Math.floor(this.#d.clock.wallMs());
+    const draft = {
+      id: r.nodeId,
+      role: r.role,
+      availability: 'active' as const,
+      hostname: r.hostname,
+      addr: r.addr,
+      dataAddr: r.dataAddr,
+      publicKey: r.publicKey,
+      certificate: certBytes,
+      labels: {},
+      status: { state: 'unknown' as const, message: 'joined, no session yet' },
+      joinedAtMs: now,
+      engineVersion: r.engineVersion,
+    };
+    const prev = store.get('node', r.nodeId);
+    await this.#commit(prev ? update('node', { ...draft, labels: prev.labels }, prev.meta.version) : create('node', draft));
+    if (r.role === 'manager' && !this.#d.replica.status().voters.includes(r.nodeId)) {
+      // Not awaited: with the new voter counted from the moment the entry is
+      // appended (thesis §4.1), it commits only once the joiner runs its
+      // replica, which it does after this answer.
+      this.#d.replica.proposeConfChange({ type: 'add', id: r.nodeId }).catch(() => {});
+    }
+    const after = this.#d.store();
+    return {
+      clusterId: c.id,
+      cert: certBytes,
+      root: c.rootCa!.certificate,
+      managers: this.managers(after).concat(r.role === 'manager' && !this.managers(after).some((m) => m.id === r.nodeId) ? [{ id: r.nodeId, addr: r.addr }] : []),
+      dataPathPort: c.dataPathPort,
+      heartbeatMs: c.heartbeatMs,
+    };
+  }
+
+  /** A new certificate for a member, with the role the store gives it now (renewal, promotion, demotion). */
+  async renew(nodeId: string, publicKey: Uint8Array): Promise<Uint8Array> {
+    const store = await this.#read();
+    const n = store.get('node', nodeId);
+    if (!n) throw denied(`node ${nodeId} is not part of this swarm (it was removed)`);
+    const c = this.#cluster(store);
+    const cert = this.#ca(c).issue({ nodeId, role: n.role, publicKey, validityMs: c.certExpiryMs ?? DEFAULT_CERT_VALIDITY_MS });
+    const bytes = encodeCertificate(encodeTbs(cert), cert.signature);
+    await this.#commit(update('node', { ...n, certificate: bytes }, n.meta.version));
+    return bytes;
+  }
+
+  // ---- reads ---------------------------------------------------------------------
+
+  async nodeList(): Promise<NodeInspect[]> {
+    const store = await this.#read();
+    const f = this.#facts();
+    return store.list('node').map((n) => nodeView(n, f));
+  }
+
+  async nodeInspect(ref: string): Promise<NodeInspect> {
+    const store = await this.#read();
+    return nodeView(this.#node(store, ref), this.#facts());
+  }
+
+  async swarmInspect(): Promise<SwarmInspect> {
+    const store = await this.#read();
+    return swarmView(this.#cluster(store), store.get('token', TOKENS_ID));
+  }
+
+  // ---- node commands -----------------------------------------------------------
+
+  async nodeUpdate(ref: string, u: NodeUpdate): Promise<void> {
+    const store = await this.#read();
+    const n = this.#node(store, ref);
+    if (n.meta.version !== u.version) throw conflict(`update out of sequence: node ${n.id} is at version ${n.meta.version}, the update read version ${u.version}`);
+    const role = u.role ?? n.role;
+    if (role !== n.role) await this.#changeRole(n, role);
+    const fresh = this.#d.store().get('node', n.id)!;
+    await this.#commit(update('node', { ...fresh, role, availability: u.availability ?? fresh.availability, labels: u.labels ?? fresh.labels }, fresh.meta.version));
+  }
+
+  async #changeRole(n: Node, role: NodeRole): Promise<void> {
+    const voters = this.#d.replica.status().voters;
+    if (role === 'manager') {
+      // The node asks for a manager certificate once its session shows the
+      // new role, then starts its replica; Raft adds it now.
+      if (!voters.includes(n.id)) await this.#d.replica.proposeConfChange({ type: 'add', id: n.id });
+      return;
+    }
+    if (!voters.includes(n.id)) return;
+    if (voters.length === 1) throw invalid(`node ${n.id} is the last manager of the swarm and cannot be demoted`);
+    this.#quorumAfterRemoving(n.id, 'demote');
+    await this.#removeVoter(n.id);
+  }
+
+  /** Refuse a change that leaves fewer reachable managers than a majority of those left. */
+  #quorumAfterRemoving(id: string, what: string): void {
+    const voters = this.#d.replica.status().voters.filter((v) => v !== id);
+    const reachable = voters.filter((v) => this.#d.reachable().has(v)).length;
+    if (reachable <= voters.length / 2) {
+      throw invalid(`can't ${what} node ${id}: it would leave ${reachable} reachable managers out of ${voters.length}, which is not a majority (quorum would be lost)`);
+    }
+  }
+
+  async #removeVoter(id: string): Promise<void> {
+    const r = this.#d.replica;
+    if (id === r.id) {
+      // A leader does not remove itself: it hands leadership over first and
+      // the new leader removes it (thesis §4.2.2). Answer only when that is done.
+      const others = r.status().voters.filter((v) => v !== id && this.#d.reachable().has(v));
+      if (others.length === 0) throw invalid('no other reachable manager to take over leadership');
+      r.transferLeadership(others[0]!);
+      throw new LeadershipMovedError(`leadership is moving to ${others[0]} so that this manager can be removed; retry`);
+    }
+    await r.proposeConfChange({ type: 'remove', id });
+  }
+
+  async nodeRemove(ref: string, force: boolean): Promise<void> {
+    const store = await this.#read();
+    const n = this.#node(store, ref);
+    if (this.#d.replica.status().voters.includes(n.id) || n.role === 'manager') {
+      throw invalid(`node ${n.id} is a cluster manager and is a member of the raft cluster. It must be demoted to worker before removal`);
+    }
+    if (!force && n.status.state !== 'down') {
+      throw invalid(`node ${n.id} is not down and can't be removed (use --force to remove it anyway)`);
+    }
+    const c = this.#cluster(store);
+    const ca = CertificateAuthority.restore(c.rootCa!.key!, this.#d.rand, this.#d.clock);
+    if (n.certificate) {
+      const cert = ca.verify(n.certificate);
+      if (cert.ok) ca.revoke({ serial: cert.cert.serial, notAfterMs: cert.cert.notAfterMs });
+    }
+    ca.pruneRevocations();
+    const now = Math.floor(this.#d.clock.wallMs());
+    await this.#commit(
+      batch(remove('node', n.id, n.meta.version), update('cluster', { ...c, rootCa: { certificate: c.rootCa!.certificate, key: ca.serialize() }, updatedAtMs: now }, c.meta.version)),
+    );
+    this.#d.evict(n.id);
+  }
+
+  /** A manager leaving on its own (`swarm leave` without --force): leave Raft, stay listed as a down worker. */
+  async managerLeave(nodeId: string): Promise<void> {
+    const store = await this.#read();
+    const n = store.get('node', nodeId);
+    if (!n) return;
+    const voters = this.#d.replica.status().voters;
+    if (voters.includes(nodeId)) {
+      if (voters.length === 1) throw invalid('this node is the last manager: leaving would erase the swarm state; use --force to leave anyway');
+      this.#quorumAfterRemoving(nodeId, 'remove');
+      await this.#removeVoter(nodeId);
+    }
+    const fresh = this.#d.store().get('node', nodeId)!;
+    await this.#commit(update('node', { ...fresh, role: 'worker', status: { state: 'down', message: 'node left the swarm' } }, fresh.meta.version));
+  }
+
+  // ---- swarm commands ----------------------------------------------------------
+
+  async swarmUpdate(u: SwarmUpdate): Promise<void> {
+    const store = await this.#read();
+    const c = this.#cluster(store);
+    if (c.meta.version !== u.version) throw conflict(`update out of sequence: the swarm is at version ${c.meta.version}, the update read version ${u.version}`);
+    const changes = [];
+    const now = Math.floor(this.#d.clock.wallMs());
+    changes.push(
+      update(
+        'cluster',
+        {
+          ...c,
+          heartbeatMs: u.heartbeatMs ?? c.heartbeatMs,
+          certExpiryMs: u.certExpiryMs ?? c.certExpiryMs,
+          keyRotationMs: u.keyRotationMs ?? c.keyRotationMs,
+          updatedAtMs: now,
+        },
+        c.meta.version,
+      ),
+    );
+    if (u.rotateWorkerToken || u.rotateManagerToken) {
+      const t = store.get('token', TOKENS_ID);
+      if (!t) throw invalid('the swarm has no join tokens');
+      let tokens = { worker: t.worker, manager: t.manager };
+      if (u.rotateWorkerToken) tokens = rotateJoinToken(tokens, 'worker', this.#d.rand);
+      if (u.rotateManagerToken) tokens = rotateJoinToken(tokens, 'manager', this.#d.rand);
+      changes.push(update('token', { ...t, ...tokens }, t.meta.version));
+    }
+    await this.#commit(batch(...changes));
+  }
+}
+
+/** The leader handed leadership over before removing itself; the caller retries against the new leader. */
+export class LeadershipMovedError extends Error {
+  readonly code = 'ELEADERMOVED';
+  override name = 'LeadershipMovedError';
+}

@@ -1,0 +1,210 @@
+// A node's session with the dispatcher (DESIGN §2): one channel to the
+// leader, found by trying the managers this node knows and following
+// "not the leader" answers; a heartbeat every period; assignments pushed
+// down on every change; certificate renewal before expiry or when the role
+// changed. A manager that refuses our certificate, or a leader that says we
+// were removed, ends the session for good (onRemoved).
+import type { Clock, Timer } from '../../shared/clock.js';
+import type { Rand } from '../../shared/rand.js';
+import type { StreamTransport } from '../../shared/transport/types.js';
+import { decodeCaRoot } from '../cluster/ca/ca-root.js';
+import { shouldRenew } from '../cluster/ca/ca.js';
+import { decodeCertificate } from '../cluster/ca/certificate.js';
+import type { NodeKey } from '../cluster/ca/node-key.js';
+import { ChannelError, secureConnect } from '../cluster/channel/index.js';
+import type { Logger } from '../daemon/log.js';
+import { parseAddr } from './addr-text.js';
+import type { LocalSwarmState } from './local-state.js';
+import type { Assignment } from './manager.js';
+import { RemoteError, Rpc } from './rpc.js';
+
+export interface SessionOptions {
+  key: NodeKey;
+  clock: Clock;
+  rand: Rand;
+  transport: StreamTransport;
+  state(): LocalSwarmState;
+  onAssignment(a: Assignment): void | Promise<void>;
+  /** A new certificate (renewed, or for a new role). */
+  onCertificate(cert: Uint8Array): void;
+  onRemoved(message: string): void;
+  log: Logger;
+  /** Per call and per dial. */
+  timeoutMs?: number;
+}
+
+const RETRY_MIN_MS = 200;
+const RETRY_MAX_MS = 5_000;
+
+export class Session {
+  readonly #o: SessionOptions;
+  #rpc: Rpc | undefined;
+  #leaderHint: string | undefined;
+  #timer: Timer | undefined;
+  #wake: (() => void) | undefined;
+  #closed = false;
+  #loop: Promise<void> | undefined;
+  #periodMs = 5_000;
+  #renewing = false;
+  #role: 'manager' | 'worker' | undefined;
+
+  constructor(o: SessionOptions) {
+    this.#o = o;
+  }
+
+  /** host:port of the manager the session is open with, if any. */
+  get manager(): string | undefined {
+    const r = this.#rpc;
+    return r && !r.closed ? `${r.conn.remote.host}:${r.conn.remote.port}` : undefined;
+  }
+
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#timer?.cancel();
+    this.#wake?.();
+    this.#rpc?.close();
+    await this.#loop;
+  }
+
+  async #run(): Promise<void> {
+    let backoff = 0;
+    while (!this.#closed) {
+      const ok = await this.#once();
+      if (this.#closed) return;
+      backoff = ok ? 0 : Math.min(RETRY_MAX_MS, backoff === 0 ? RETRY_MIN_MS : backoff * 2);
+      await this.#sleep(backoff + Math.floor(this.#o.rand.float() * Math.max(1, backoff / 4)));
+    }
+  }
+
+  /** One session: connect, open, heartbeat until it breaks. True if it got as far as opening. */
+  async #once(): Promise<boolean> {
+    const rpc = await this.#connect();
+    if (!rpc) return false;
+    this.#rpc = rpc;
+    const closed = new Promise<void>((r) => rpc.onClose(() => r()));
+    while (!this.#closed && !rpc.closed) {
+      await Promise.race([this.#sleep(this.#periodMs), closed]);
+      if (this.#closed || rpc.closed) break;
+      try {
+        const r = await rpc.call<{ periodMs: number }>('heartbeat', null, this.#timeout());
+        if (typeof r?.periodMs === 'number' && r.periodMs > 0) this.#periodMs = r.periodMs;
+        await this.#maybeRenew(rpc);
+      } catch (e) {
+        if (e instanceof RemoteError && e.code === 'EDENIED') {
+          this.#removed(e.message);
+          return true;
+        }
+        this.#o.log.info('dispatcher session lost', { manager: `${rpc.conn.remote.host}:${rpc.conn.remote.port}`, error: (e as Error).message });
+        rpc.close();
+      }
+    }
+    rpc.close();
+    return true;
+  }
+
+  #timeout(): number {
+    return this.#o.timeoutMs ?? Math.max(2_000, this.#periodMs * 2);
+  }
+
+  /** Try the leader hint, then every known manager; follow redirects. */
+  async #connect(): Promise<Rpc | undefined> {
+    const tried = new Set<string>();
+    let redirects = 0;
+    const queue = () => {
+      const all = this.#o.state().managers.map((m) => m.addr);
+      return [...(this.#leaderHint ? [this.#leaderHint] : []), ...all].filter((a) => !tried.has(a));
+    };
+    for (let next = queue()[0]; next !== undefined && !this.#closed; next = queue()[0]) {
+      tried.add(next);
+      let rpc: Rpc | undefined;
+      try {
+        const st = this.#o.state();
+        const conn = await secureConnect(this.#o.transport, parseAddr(next), {
+          key: this.#o.key,
+          trust: { kind: 'member', root: decodeCaRoot(st.root), revoked: () => new Set(this.#revoked), cert: st.cert, wantRole: 'manager' },
+          clock: this.#o.clock,
+          rand: this.#o.rand,
+          timeoutMs: this.#timeout(),
+        });
+        if (this.#closed) {
+          conn.close();
+          return undefined;
+        }
+        rpc = new Rpc(conn, this.#o.clock, { notify: (kind, body) => kind === 'assign' && void this.#assigned(body as Assignment, rpc!) });
+        const a = await rpc.call<Assignment>('session.open', null, this.#timeout());
+        this.#leaderHint = next;
+        this.#o.log.info('dispatcher session open', { manager: next });
+        await this.#assigned(a, rpc);
+        return rpc;
+      } catch (e) {
+        rpc?.close();
+        if (e instanceof RemoteError && e.code === 'ENOTLEADER' && e.leader) {
+          this.#leaderHint = e.leader;
+          tried.delete(e.leader);
+          if (++redirects > 5) return undefined;
+          continue;
+        }
+        if (e instanceof RemoteError && e.code === 'EDENIED') {
+          this.#removed(e.message);
+          return undefined;
+        }
+        if (e instanceof ChannelError && e.code === 'ECHAN_REFUSED' && e.reason === 'untrusted-cert') {
+          this.#removed(`a manager refused this node's certificate: ${e.message}`);
+          return undefined;
+        }
+        this.#o.log.debug('manager not reachable', { manager: next, error: (e as Error).message });
+      }
+    }
+    this.#leaderHint = undefined;
+    return undefined;
+  }
+
+  #revoked: string[] = [];
+
+  async #assigned(a: Assignment | null, rpc: Rpc): Promise<void> {
+    if (!a || this.#closed) return;
+    if (a.heartbeatMs > 0) this.#periodMs = a.heartbeatMs;
+    this.#revoked = a.revoked;
+    this.#role = a.role;
+    await this.#maybeRenew(rpc);
+    await this.#o.onAssignment(a);
+  }
+
+  async #maybeRenew(rpc: Rpc): Promise<void> {
+    if (this.#renewing || this.#closed) return;
+    const cert = decodeCertificate(this.#o.state().cert);
+    const roleChanged = this.#role !== undefined && cert.role !== this.#role;
+    if (!roleChanged && !shouldRenew(cert, this.#o.clock.wallMs())) return;
+    this.#renewing = true;
+    try {
+      const fresh = await rpc.call<Uint8Array>('renew', null, this.#timeout());
+      if (fresh instanceof Uint8Array) {
+        this.#o.onCertificate(new Uint8Array(fresh));
+        this.#o.log.info('certificate renewed', { role: decodeCertificate(fresh).role, reason: roleChanged ? 'role change' : 'expiry' });
+      }
+    } catch (e) {
+      this.#o.log.warn('certificate renewal failed', { error: (e as Error).message });
+    } finally {
+      this.#renewing = false;
+    }
+  }
+
+  #removed(message: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#o.log.warn('removed from the swarm', { message });
+    this.#o.onRemoved(message);
+  }
+
+  #sleep(ms: number): Promise<void> {
+    this.#timer?.cancel();
+    return new Promise<void>((resolve) => {
+      this.#wake = resolve;
+      this.#timer = this.#o.clock.after(ms, () => resolve());
+    });
+  }
+}
