@@ -40,6 +40,8 @@ export interface SwarmInfo {
   Managers: number;
   /** On managers; undefined elsewhere. */
   Cluster?: { ID: string };
+  /** On managers: this replica's view of Raft (how far it has caught up, whom it follows). */
+  Raft?: { Term: number; Commit: number; Applied: number; LeaderID: string; Voters: string[] };
 }
 
 /** POST /swarm/init body (docker's SwarmInitRequest). Answer: the node id, a JSON string. */

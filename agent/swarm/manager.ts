@@ -22,7 +22,7 @@ import { encodeCommand, update } from '../cluster/store/index.js';
 import type { Disk } from '../cluster/wal/disk.js';
 import type { Logger } from '../daemon/log.js';
 import { Dispatcher } from './dispatcher.js';
-import { denied, noLeader } from './errors.js';
+import { denied, NO_LEADER_MESSAGE, noLeader } from './errors.js';
 import { CLUSTER_ID_KEY, LeaderOps, LeadershipMovedError, TOKENS_ID } from './leader-ops.js';
 import type { LocalSwarmState } from './local-state.js';
 import { PeerPool } from './peer-pool.js';
@@ -66,6 +66,7 @@ export class Manager {
   readonly #sm: StoreMachine;
   readonly #pool: PeerPool;
   readonly #inbound = new Set<Rpc>();
+  readonly #adopted = new WeakSet<Rpc>();
   #listener: SecureListener | undefined;
   #dispatcher: Dispatcher | undefined;
   #raftCb: ((m: RaftMessage) => void) | undefined;
@@ -97,7 +98,13 @@ export class Manager {
     let self: Manager | undefined;
     const pool = new PeerPool({
       clock: o.clock,
-      dial: (id, addr) => self!.#dial(id, addr),
+      dial: (id, addr) =>
+        self
+          ? self.#dial(id, addr).catch((e: unknown) => {
+              o.log.debug('manager dial failed', { peer: id, addr: `${addr.host}:${addr.port}`, error: (e as Error).message });
+              throw e;
+            })
+          : Promise.reject(new Error('the manager is starting')),
       addrOf: (id) => self?.addrOf(id),
     });
     const peers: RaftPeers = {
@@ -201,20 +208,42 @@ export class Manager {
     });
   }
 
-  /** Run a leader operation here when leading, else on the leader. */
+  /**
+   * Run a leader operation here when leading, else on the leader. While
+   * leadership moves (an election, a transfer, a leader that stopped
+   * answering) it retries for up to two election timeouts, and only where
+   * the operation cannot have run: a refusal, or a leader it could not reach.
+   */
   async leaderOp<N extends OpName>(name: N, args: object): Promise<Awaited<ReturnType<(typeof OPS)[N]>>> {
-    for (let attempt = 0; ; attempt++) {
+    type Out = Awaited<ReturnType<(typeof OPS)[N]>>;
+    const cfg = this.#o.raftConfig;
+    const deadline = this.#o.clock.nowMs() + 2 * cfg.electionTicks * cfg.tickMs;
+    for (;;) {
+      let unreachable: Error | undefined;
       try {
-        if (this.isLeader) return (await callOp(this.ops, name, args)) as Awaited<ReturnType<(typeof OPS)[N]>>;
+        if (this.isLeader) return (await callOp(this.ops, name, args)) as Out;
         const leader = this.replica.leaderId;
         if (leader === undefined) throw noLeader();
-        const rpc = await this.#pool.channel(leader);
-        return (await rpc.call('op', { name, args }, (this.#o.requestTimeoutMs ?? 10_000) + 2_000)) as Awaited<ReturnType<(typeof OPS)[N]>>;
+        let rpc: Rpc;
+        try {
+          rpc = await this.#pool.channel(leader);
+        } catch (e) {
+          unreachable = e as Error;
+          throw e;
+        }
+        return (await rpc.call('op', { name, args }, (this.#o.requestTimeoutMs ?? 10_000) + 2_000)) as Out;
       } catch (e) {
-        // Leadership moved under us (a transfer, an election): try the new leader a few times.
-        const moved = e instanceof NotLeaderError || e instanceof LeadershipMovedError || (e instanceof RemoteError && e.code === 'ENOTLEADER');
-        if (!moved || attempt >= 20) throw e instanceof NotLeaderError ? noLeader() : e;
-        await new Promise<void>((r) => this.#o.clock.after(this.#o.raftConfig.tickMs * 2, r));
+        const retry =
+          unreachable !== undefined ||
+          e instanceof NotLeaderError ||
+          e instanceof LeadershipMovedError ||
+          (e instanceof RemoteError && (e.code === 'ENOTLEADER' || e.code === 'ENOQUORUM'));
+        if (!retry) throw e;
+        if (this.#o.clock.nowMs() >= deadline || this.#closed) {
+          if (this.replica.leaderId === undefined || !unreachable) throw noLeader();
+          throw new RemoteError('ENOQUORUM', `the leader (${this.replica.leaderId}) is not reachable: ${unreachable.message}; ${NO_LEADER_MESSAGE}`);
+        }
+        await new Promise<void>((r) => this.#o.clock.after(cfg.tickMs * 2, r));
       }
     }
   }
@@ -288,7 +317,6 @@ export class Manager {
     const rpc = new Rpc(conn, this.#o.clock, this.#handlers());
     this.#inbound.add(rpc);
     rpc.onClose(() => this.#inbound.delete(rpc));
-    if (!conn.peer.joining && conn.peer.role === 'manager') this.#pool.adopt(rpc);
   }
 
   #handlers() {
@@ -317,6 +345,13 @@ export class Manager {
     if (m.from !== p.nodeId || m.to !== this.replica.id) {
       this.stats.raftRejected++;
       return;
+    }
+    // A manager that speaks Raft to us on a channel it dialled is answered on
+    // it too (a new manager may not know our address yet). Only Raft channels:
+    // a manager's dispatcher session to us must not carry our Raft replies.
+    if (!this.#adopted.has(rpc)) {
+      this.#adopted.add(rpc);
+      this.#pool.adopt(rpc);
     }
     this.#raftCb?.(m);
   }

@@ -3,7 +3,7 @@
 // it) is used for both Raft notes and forwarded requests. Raft copes with
 // loss, so notes sent while a peer is unreachable are held briefly while a
 // dial runs and dropped (and counted) during a redial backoff.
-import type { Clock, Timer } from '../../shared/clock.js';
+import type { Clock } from '../../shared/clock.js';
 import type { Addr } from '../../shared/transport/types.js';
 import type { Rpc } from './rpc.js';
 
@@ -37,7 +37,6 @@ export class PeerPool {
   readonly stats: PeerPoolStats = { dials: 0, dialFailures: 0, dropped: 0 };
   readonly #o: PeerPoolOptions;
   readonly #peers = new Map<string, Peer>();
-  readonly #timers = new Set<Timer>();
   #closed = false;
 
   constructor(o: PeerPoolOptions) {
@@ -88,9 +87,9 @@ export class PeerPool {
     p.dialing = this.#o.dial(id, addr).then(
       (rpc) => {
         p.dialing = undefined;
-        if (this.#closed) {
+        if (this.#closed || this.#peers.get(id) !== p) {
           rpc.close();
-          throw new Error('the manager is shutting down');
+          throw new Error(this.#closed ? 'the manager is shutting down' : `manager ${id} was dropped`);
         }
         p.backoffMs = 0;
         p.open.add(rpc);
@@ -122,7 +121,6 @@ export class PeerPool {
 
   close(): void {
     this.#closed = true;
-    for (const t of this.#timers) t.cancel();
     for (const p of this.#peers.values()) for (const rpc of p.open) rpc.close();
     this.#peers.clear();
   }

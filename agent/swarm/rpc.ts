@@ -84,7 +84,14 @@ export class Rpc {
         reject(new RemoteError('EUNKNOWN', `${method}: no answer from ${this.#conn.remote.host}:${this.#conn.remote.port} within ${timeoutMs} ms`));
       });
       this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
-      this.#conn.send(encodeControl({ t: 'request', id, method, args }));
+      try {
+        this.#conn.send(encodeControl({ t: 'request', id, method, args }));
+      } catch (e) {
+        // Too large, or not encodable: nothing was sent, so nothing is pending.
+        timer.cancel();
+        this.#pending.delete(id);
+        reject(e as Error);
+      }
     });
   }
 
@@ -126,9 +133,16 @@ export class Rpc {
       return;
     }
     const reqId = m.id;
+    const method = m.method;
     const answer = (r: { ok: true; value: unknown } | { ok: false; error: RemoteErrorBody }): void => {
       if (this.#closed) return;
-      this.#conn.send(encodeControl(r.ok ? { t: 'response', id: reqId, ok: true, value: r.value } : { t: 'response', id: reqId, ok: false, error: r.error }));
+      try {
+        this.#conn.send(encodeControl(r.ok ? { t: 'response', id: reqId, ok: true, value: r.value } : { t: 'response', id: reqId, ok: false, error: r.error }));
+      } catch (e) {
+        // An answer too large to send (or not encodable) is still answered, as an error.
+        if (!r.ok) return;
+        this.#conn.send(encodeControl({ t: 'response', id: reqId, ok: false, error: { code: 'EINVAL', message: `${method}: ${(e as Error).message}` } }));
+      }
     };
     const handler = this.#handlers.request;
     if (!handler) return answer({ ok: false, error: { code: 'EINVAL', message: `${m.method}: not served here` } });

@@ -106,7 +106,11 @@ export class SwarmNode {
       Nodes: store ? store.count('node') : 0,
       Managers: m ? m.replica.status().voters.length : 0,
     };
-    if (m) info.Cluster = { ID: st.clusterId };
+    if (m) {
+      const r = m.replica.status();
+      info.Cluster = { ID: st.clusterId };
+      info.Raft = { Term: r.term, Commit: r.commit, Applied: m.replica.applied, LeaderID: r.leaderId ?? '', Voters: [...r.voters] };
+    }
     return info;
   }
 

@@ -136,6 +136,12 @@ export class AgentProcess {
     return tail(this.logPath, lines);
   }
 
+  /** kill -9: no chance to clean up (a crash, a power cut for the process). Resolves once it is gone. */
+  async kill9(): Promise<ExitStatus> {
+    this.proc.kill('SIGKILL');
+    return this.proc.exited;
+  }
+
   /** SIGTERM, wait up to graceMs, then SIGKILL. Idempotent. */
   stop(graceMs = 5_000): Promise<ExitStatus> {
     return this.proc.stop(graceMs);
