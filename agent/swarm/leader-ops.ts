@@ -227,16 +227,36 @@ export class LeaderOps {
     };
   }
 
-  /** A new certificate for a member, with the role the store gives it now (renewal, promotion, demotion). */
+  /**
+   * A new certificate for a member, with the role the store gives it now
+   * (renewal, promotion, demotion). Answered before the store records it:
+   * a promoted node is already a voter it must not wait for, as it starts its
+   * replica only with this certificate. The record follows when it commits.
+   */
   async renew(nodeId: string, publicKey: Uint8Array): Promise<Uint8Array> {
-    const store = await this.#read();
+    const store = this.#d.store();
     const n = store.get('node', nodeId);
     if (!n) throw denied(`node ${nodeId} is not part of this swarm (it was removed)`);
+    if (nodeIdOf(publicKey) !== nodeId) throw denied('renew: the node id does not match the key the handshake proved');
     const c = this.#cluster(store);
     const cert = this.#ca(c).issue({ nodeId, role: n.role, publicKey, validityMs: c.certExpiryMs ?? DEFAULT_CERT_VALIDITY_MS });
     const bytes = encodeCertificate(encodeTbs(cert), cert.signature);
-    await this.#commit(update('node', { ...n, certificate: bytes }, n.meta.version));
+    void this.#recordCertificate(nodeId, bytes);
     return bytes;
+  }
+
+  /** Keep the node's record on its newest certificate (node rm revokes that one); retried over concurrent updates. */
+  async #recordCertificate(nodeId: string, cert: Uint8Array): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const n = this.#d.store().get('node', nodeId);
+      if (!n) return;
+      try {
+        await this.#commit(update('node', { ...n, certificate: cert }, n.meta.version));
+        return;
+      } catch {
+        await new Promise<void>((r) => this.#d.clock.after(200, r));
+      }
+    }
   }
 
   // ---- reads ---------------------------------------------------------------------
@@ -264,23 +284,21 @@ export class LeaderOps {
     const n = this.#node(store, ref);
     if (n.meta.version !== u.version) throw conflict(`update out of sequence: node ${n.id} is at version ${n.meta.version}, the update read version ${u.version}`);
     const role = u.role ?? n.role;
-    if (role !== n.role) await this.#changeRole(n, role);
+    const voters = this.#d.replica.status().voters;
+    // Demotion leaves Raft first, while the remaining managers can still commit without it.
+    if (role === 'worker' && voters.includes(n.id)) {
+      if (voters.length === 1) throw invalid(`node ${n.id} is the last manager of the swarm and cannot be demoted`);
+      this.#quorumAfterRemoving(n.id, 'demote');
+      await this.#removeVoter(n.id);
+    }
     const fresh = this.#d.store().get('node', n.id)!;
     await this.#commit(update('node', { ...fresh, role, availability: u.availability ?? fresh.availability, labels: u.labels ?? fresh.labels }, fresh.meta.version));
-  }
-
-  async #changeRole(n: Node, role: NodeRole): Promise<void> {
-    const voters = this.#d.replica.status().voters;
-    if (role === 'manager') {
-      // The node asks for a manager certificate once its session shows the
-      // new role, then starts its replica; Raft adds it now.
-      if (!voters.includes(n.id)) await this.#d.replica.proposeConfChange({ type: 'add', id: n.id });
-      return;
+    // Promotion joins Raft last and is not awaited: counted from the moment it
+    // is appended (thesis §4.1), the new voter commits only once the node has
+    // seen its new role, taken a manager certificate and started its replica.
+    if (role === 'manager' && !this.#d.replica.status().voters.includes(n.id)) {
+      this.#d.replica.proposeConfChange({ type: 'add', id: n.id }).catch(() => {});
     }
-    if (!voters.includes(n.id)) return;
-    if (voters.length === 1) throw invalid(`node ${n.id} is the last manager of the swarm and cannot be demoted`);
-    this.#quorumAfterRemoving(n.id, 'demote');
-    await this.#removeVoter(n.id);
   }
 
   /** Refuse a change that leaves fewer reachable managers than a majority of those left. */

@@ -255,13 +255,15 @@ t("the store's traffic on the underlay is ciphertext: a marker written through t
 );
 
 t('three managers: kill -9 the leader, a new one leads and writes go on; it restarts and catches up; with two gone writes are refused in one line and nothing acknowledged is lost', () =>
-  withBed(3, async (ctx) => {
+  withBed(4, async (ctx) => {
     const as = [await start(ctx, 0), await start(ctx, 1), await start(ctx, 2)];
+    const worker = await start(ctx, 3);
     await init(ctx, as[0]!, 0);
     const mt = await token(as[0]!, 'manager');
     is(await joinAs(ctx, as[1]!, 1, mt), 'This node joined a swarm as a manager.');
     is(await joinAs(ctx, as[2]!, 2, mt), 'This node joined a swarm as a manager.');
-    await eventually(async () => (await nodeLs(as[0]!)).filter((r) => r.ManagerStatus !== '').length === 3 && (await readyCount(as[0]!)) === 3, 15_000, 'three managers ready');
+    is(await joinAs(ctx, worker, 3, await token(as[0]!, 'worker')), 'This node joined a swarm as a worker.');
+    await eventually(async () => (await nodeLs(as[0]!)).filter((r) => r.ManagerStatus !== '').length === 3 && (await readyCount(as[0]!)) === 4, 15_000, 'three managers and a worker ready');
     const acked: string[] = [];
     const write = async (a: AgentProcess, n: number) => {
       await cli(a, 'node', 'update', '--label-add', `k${n}=v${n}`, 'h1');
@@ -278,6 +280,12 @@ t('three managers: kill -9 the leader, a new one leads and writes go on; it rest
     await eventually(async () => ((await leaderOf(as[others[0]!]!)) ?? leader) !== leader, 15_000, 'a new leader');
     for (let n = 5; n < 10; n++) await write(as[others[n % 2]!]!, n);
     const commit = (await info(as[others[0]!]!)).Swarm.Raft!.Commit;
+    // The worker's session failed over to the new leader: still ready, as seen by the new leader.
+    await eventually(async () => (await nodeLs(as[others[0]!]!)).find((r) => r.Hostname === 'h3')?.Status === 'Ready', 10_000, 'the worker ready under the new leader');
+    is((await info(worker)).Swarm.LocalNodeState, 'active');
+    // With one of three managers down, another leaving would lose quorum: refused without --force.
+    match(await fails(as[others[1]!]!, 'swarm', 'leave'), /quorum/);
+    is((await info(as[others[1]!]!)).Swarm.LocalNodeState, 'active');
 
     // The old leader comes back with its state and catches up.
     as[li] = await start(ctx, li);
@@ -295,6 +303,49 @@ t('three managers: kill -9 the leader, a new one leads and writes go on; it rest
     const labels = JSON.parse(await cli(as[li]!, 'node', 'inspect', '--format', 'json', 'h1')) as { Spec: { Labels: Record<string, string> } }[];
     for (const k of acked) ok(k in labels[0]!.Spec.Labels, `acknowledged write ${k} lost`);
     await cli(as[li]!, 'node', 'update', '--label-add', 'after=1', 'h1');
+  }),
+);
+
+t('promote and demote, drain, certificates renewed before expiry, swarm update, a worker leaves and is removed, the last manager will not leave', () =>
+  withBed(3, async (ctx) => {
+    const [m, a, b] = [await start(ctx, 0), await start(ctx, 1), await start(ctx, 2)];
+    await cli(m, 'swarm', 'init', '--advertise-addr', ctx.bed!.hosts[0]!.ip, '--dispatcher-heartbeat', HEARTBEAT, '--cert-expiry', '6s');
+    const wt = await token(m, 'worker');
+    await joinAs(ctx, a, 1, wt);
+    await joinAs(ctx, b, 2, wt);
+    await eventually(async () => (await readyCount(m)) === 3, 10_000, 'three ready');
+
+    // Certificates: renewed at two thirds of their 6 s, with no one asking.
+    const serial = async () => (JSON.parse(await cli(m, 'node', 'inspect', '--format', 'json', 'h1')) as { Certificate?: { Serial: string } }[])[0]!.Certificate!.Serial;
+    const first = await serial();
+    await eventually(async () => (await serial()) !== first, 15_000, 'a renewed certificate');
+    is((await nodeLs(m)).find((r) => r.Hostname === 'h1')!.Status, 'Ready');
+
+    is((await cli(m, 'node', 'promote', 'h1')).trim(), 'Node h1 promoted to a manager in the swarm.');
+    await eventually(async () => (await info(a)).Swarm.ControlAvailable, 15_000, 'h1 running as a manager');
+    await eventually(async () => (await nodeLs(a)).find((r) => r.Hostname === 'h1')?.ManagerStatus === 'Reachable', 15_000, 'h1 reachable');
+    is((await info(m)).Swarm.Managers, 2);
+
+    is((await cli(a, 'node', 'update', '--availability', 'drain', 'h2')).trim(), 'h2');
+    is((await nodeLs(m)).find((r) => r.Hostname === 'h2')!.Availability, 'Drain');
+
+    is((await cli(m, 'node', 'demote', 'h1')).trim(), 'Manager h1 demoted in the swarm.');
+    await eventually(async () => !(await info(a)).Swarm.ControlAvailable, 15_000, 'h1 back to a worker');
+    is((await nodeLs(m)).find((r) => r.Hostname === 'h1')!.ManagerStatus, '');
+    is((await info(m)).Swarm.Managers, 1);
+
+    is((await cli(m, 'swarm', 'update', '--dispatcher-heartbeat', '2s')).trim(), 'Swarm updated.');
+    const sw = JSON.parse(await cli(m, 'swarm', 'inspect', '--format', 'json')) as { Spec: { Dispatcher: { HeartbeatPeriodMs: number } } }[];
+    is(sw[0]!.Spec.Dispatcher.HeartbeatPeriodMs, 2000);
+
+    is((await cli(b, 'swarm', 'leave')).trim(), 'Node left the swarm.');
+    is((await info(b)).Swarm.LocalNodeState, 'inactive');
+    await eventually(async () => (await nodeLs(m)).find((r) => r.Hostname === 'h2')?.Status === 'Down', 15_000, 'the leaver marked down');
+    await cli(m, 'node', 'rm', 'h2');
+    is((await nodeLs(m)).length, 2);
+    match(await fails(m, 'swarm', 'leave'), /Removing the last manager erases all current state of the swarm/);
+    is((await cli(m, 'swarm', 'leave', '--force')).trim(), 'Node left the swarm.');
+    is((await info(m)).Swarm.LocalNodeState, 'inactive');
   }),
 );
 

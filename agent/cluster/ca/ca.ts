@@ -64,7 +64,11 @@ export interface Revocation {
 
 /** When a certificate should be renewed (Unix ms). */
 export function renewAtMs(cert: Pick<CertificateBody, 'notBeforeMs' | 'notAfterMs'>): number {
-  return cert.notAfterMs - Math.floor((cert.notAfterMs - cert.notBeforeMs) * RENEW_REMAINING_FRACTION);
+  // The lifetime counts from the issuing instant, not from the back-dated
+  // notBefore: with a short validity (tests, `--cert-expiry 1m`) the hour of
+  // back-dating would otherwise make every certificate due at once.
+  const issued = Math.min(cert.notAfterMs, cert.notBeforeMs + CERT_BACKDATE_MS);
+  return cert.notAfterMs - Math.floor((cert.notAfterMs - issued) * RENEW_REMAINING_FRACTION);
 }
 
 /** True once less than a third of the certificate's lifetime remains (or it has expired). */

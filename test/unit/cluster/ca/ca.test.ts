@@ -84,14 +84,18 @@ t('issue: bad requests are refused with exact messages', () => {
 t('shouldRenew: once less than a third of the lifetime remains', () => {
   const { ca } = fresh();
   const c = ca.issue({ nodeId: ALICE.nodeId, role: 'worker', publicKey: ALICE.publicKey });
-  const life = c.notAfterMs - c.notBeforeMs;
+  // The lifetime counts from issuing, not from the back-dated notBefore.
+  const life = c.notAfterMs - c.notBeforeMs - CERT_BACKDATE_MS;
   is(renewAtMs(c), c.notAfterMs - Math.floor(life / 3));
   is(shouldRenew(c, T0), false);
   is(shouldRenew(c, renewAtMs(c) - 1), false);
   is(shouldRenew(c, renewAtMs(c)), true);
   is(shouldRenew(c, c.notAfterMs + DAY), true);
-  // For the default lifetime: about 30 days before expiry.
-  ok(Math.abs(c.notAfterMs - renewAtMs(c) - 30 * DAY) < HOUR);
+  // For the default lifetime: 30 days before expiry.
+  is(c.notAfterMs - renewAtMs(c), 30 * DAY);
+  // A one-minute certificate is due after 40 s, not at once.
+  const short = ca.issue({ nodeId: ALICE.nodeId, role: 'worker', publicKey: ALICE.publicKey, validityMs: 60_000 });
+  is(renewAtMs(short) - (short.notBeforeMs + CERT_BACKDATE_MS), 40_000);
 });
 
 t('scenario: a node checking every 10 min renews before expiry, for a year of 1-day certificates', () => {
@@ -110,7 +114,7 @@ t('scenario: a node checking every 10 min renews before expiry, for a year of 1-
       renewals++;
     }
   }
-  // Renewed at 2/3 of ~25 h: a little more than once a day.
+  // Renewed at 2/3 of 24 h: about 1.5 times a day.
   ok(renewals > 365 && renewals < 365 * 1.6, String(renewals));
 });
 
