@@ -28,6 +28,45 @@ async function pingMatrix(bed: TestBed): Promise<string> {
   return table([['', ...hs.map((h) => h.name)], ...hs.map((h, i) => [h.name, ...cells[i]!])]);
 }
 
+/** Run `agent ARGS` against a's daemon and show it as a user would see it. */
+async function show(a: AgentProcess, args: string[], out: (t: string) => void): Promise<string> {
+  const r = await a.cli(args);
+  const text = (r.stdout + r.stderr).trimEnd();
+  out(`\n${a.host.name}$ agent ${args.join(' ')}\n${text.replace(/^/gm, '  ')}\n`);
+  if (r.code !== 0 && !args.includes('--token')) throw new Error(`agent ${args.join(' ')} failed on ${a.host.name}: ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+/** The control plane: a swarm of every host, the first two managers, the rest workers. */
+async function swarmDemo(bed: TestBed, agents: AgentProcess[], out: (t: string) => void): Promise<void> {
+  const [m, ...rest] = agents as [AgentProcess, ...AgentProcess[]];
+  out('\nA swarm: the first host initializes it, the second joins as a manager, the others as workers.\n');
+  await show(m, ['swarm', 'init', '--advertise-addr', bed.hosts[0]!.ip, '--dispatcher-heartbeat', '1s'], out);
+  const workerToken = (await m.cli(['swarm', 'join-token', '-q', 'worker'])).stdout.trim();
+  const managerToken = (await m.cli(['swarm', 'join-token', '-q', 'manager'])).stdout.trim();
+  const join = `${bed.hosts[0]!.ip}:2377`;
+  for (const [i, a] of rest.entries()) {
+    await show(a, ['swarm', 'join', '--token', i === 0 ? managerToken : workerToken, '--advertise-addr', bed.hosts[i + 1]!.ip, join], out);
+  }
+  const end = performance.now() + 20_000;
+  while (performance.now() < end) {
+    const r = await m.cli(['node', 'ls', '--format', 'json']);
+    const ready = r.stdout.split('\n').filter((l) => l.includes('"Status":"Ready"')).length;
+    if (ready === agents.length) break;
+    await new Promise<void>((r2) => setTimeout(r2, 200));
+  }
+  await show(m, ['node', 'ls'], out);
+  if (rest.length > 1) {
+    const wrong = workerToken.slice(0, -5) + (workerToken.endsWith('00000') ? '11111' : '00000');
+    out('\nA token with a wrong secret is refused, and nothing is half-joined:\n');
+    await m.cli(['swarm', 'join-token', '--rotate', 'worker']);
+    await show(rest[1]!, ['swarm', 'leave'], out);
+    await show(rest[1]!, ['swarm', 'join', '--token', wrong, '--advertise-addr', bed.hosts[2]!.ip, join], out);
+    out('\nThe worker token was rotated: the old one no longer works either.\n');
+    await show(rest[1]!, ['swarm', 'join', '--token', workerToken, '--advertise-addr', bed.hosts[2]!.ip, join], out);
+  }
+}
+
 export async function runDemo(opts: DemoOptions): Promise<number> {
   const { out } = opts;
   const bed = await TestBed.create({ hosts: opts.hosts });
@@ -37,7 +76,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
 
     out('\nStarting one agent daemon per host:\n');
     const cmd = selfCommand();
-    const agents: AgentProcess[] = await Promise.all(bed.hosts.map((h) => bed.startAgent(h, { agentCmd: cmd })));
+    const agents: AgentProcess[] = await Promise.all(bed.hosts.map((h) => bed.startAgent(h, { agentCmd: cmd, args: ['--hostname', h.name] })));
     const versions = await Promise.all(agents.map((a) => a.api('GET', '/version')));
     out(
       table([
@@ -54,6 +93,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     out('\nUnderlay reachability (ping from row to column):\n');
     out(await pingMatrix(bed));
 
+    await swarmDemo(bed, agents, out);
+
     if (bed.hosts.length >= 3) {
       const [h0, h1, h2] = bed.hosts as [Host, Host, Host];
       await bed.partition([h0], bed.hosts.slice(1));
@@ -65,8 +106,9 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     }
 
     out(
-      '\nWhat exists today: the agent daemon and its local API (version, info), the same binary on Node, Deno and as a single executable,\n' +
-        'and this test bed of namespace hosts. Next: swarm init/join, overlay networks, services.\n',
+      '\nWhat exists today: the agent daemon and its local API, the same binary on Node, Deno and as a single executable, this test bed\n' +
+        'of namespace hosts, and the control plane: swarm init/join/leave, join tokens, node commands, Raft between managers, all of it\n' +
+        'over authenticated, encrypted channels on 2377. Next: gossip, overlay networks, services.\n',
     );
     if (opts.keep) {
       out(`\nThe cluster is up. Try: agent -H unix://${agents[0]!.socket} info\nPress Ctrl-C to tear it down.\n`);

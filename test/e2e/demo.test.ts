@@ -46,6 +46,11 @@ t('agent demo shows hosts, agents, reachability and a partition, then leaves not
   match(r.out, /HOST\s+PID\s+RUNTIME\s+VERSION/);
   match(r.out, /Name prefix:\s+tb\w+-0-h0/);
   match(r.out, /h0 -> ?h1 blocked|h0->h1 blocked, h1->h2 ok; healed: h0->h1 ok/);
+  match(r.out, /Swarm initialized: current node \(\w+\) is now a manager\./);
+  match(r.out, /This node joined a swarm as a manager\./);
+  match(r.out, /\w+ \*\s+h0\s+Ready\s+Active\s+Leader/);
+  match(r.out, /\s+h2\s+Ready\s+Active\s+\S/);
+  match(r.out, /refused the join: invalid join token/);
   match(r.out, /no namespace, link or temp dir of tb\w+-0 is left/);
   await nothingLeft(r.pid);
 });
