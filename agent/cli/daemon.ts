@@ -10,6 +10,7 @@ interface Args {
   'log-level': string;
   'log-format': string;
   hostname?: string;
+  socket?: string;
 }
 
 // Network namespace names are global on a machine, so every agent's carry its
@@ -27,12 +28,14 @@ export const daemon: Command<Args> = {
       .option('name-prefix', { type: 'string', default: 'ag', describe: 'Prefix of the netns and links this daemon creates (1-12 of [a-z0-9-], a letter first)' })
       .option('log-level', { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error'], describe: 'Least severe level logged' })
       .option('log-format', { type: 'string', default: 'text', choices: ['text', 'json'], describe: 'Log line format' })
-      .option('hostname', { type: 'string', describe: "This node's name in `node ls` (default: the host name)" }),
+      .option('hostname', { type: 'string', describe: "This node's name in `node ls` (default: the host name)" })
+      .option('socket', { type: 'string', describe: 'Path of the API socket (default: the path of -H/--host, /run/agent/agent.sock)' }),
   async run(args, ctx) {
     if (!NAME_PREFIX_RE.test(args['name-prefix'])) {
       throw new UsageError(`--name-prefix: expected 1-12 characters of [a-z0-9-] starting with a letter, got "${args['name-prefix']}"`);
     }
-    const socketPath = socketPathOf(args.host);
+    if (args.socket !== undefined && !args.socket.startsWith('/')) throw new UsageError(`--socket: expected an absolute path, got "${args.socket}"`);
+    const socketPath = args.socket ?? socketPathOf(args.host);
     const { Daemon } = await import('../daemon/daemon.js');
     const { createLogger } = await import('../daemon/log.js');
     const log = createLogger({

@@ -12,12 +12,15 @@ import { encodeCertificate, encodeTbs } from '../cluster/ca/certificate.js';
 import { newJoinTokens, rotateJoinToken } from '../cluster/ca/join-token.js';
 import { nodeIdOf } from '../cluster/ca/node-key.js';
 import type { Replica } from '../cluster/replica.js';
+import { ProposalDroppedError } from '../cluster/raft/index.js';
 import { batch, create, encodeCommand, remove, update, type ApplyResult, type Command, type Store } from '../cluster/store/index.js';
 import type { ClusterSettings, Node, NodeAvailability, NodeRole } from '../cluster/store/types.js';
 import { conflict, denied, invalid, notFound } from './errors.js';
 import { resolveNodeRef, nodeView, swarmView, type ManagerFacts } from './views.js';
 
 export const CLUSTER_ID_KEY = 'cluster';
+/** How long a manager's admission to Raft may wait for an earlier membership change to commit. */
+export const ADD_VOTER_WAIT_MS = 30_000;
 export const TOKENS_ID = 'tokens';
 
 export interface BootstrapRequest {
@@ -210,12 +213,10 @@ export class LeaderOps {
     };
     const prev = store.get('node', r.nodeId);
     await this.#commit(prev ? update('node', { ...draft, labels: prev.labels }, prev.meta.version) : create('node', draft));
-    if (r.role === 'manager' && !this.#d.replica.status().voters.includes(r.nodeId)) {
-      // Not awaited: with the new voter counted from the moment the entry is
-      // appended (thesis §4.1), it commits only once the joiner runs its
-      // replica, which it does after this answer.
-      this.#d.replica.proposeConfChange({ type: 'add', id: r.nodeId }).catch(() => {});
-    }
+    // Not awaited: with the new voter counted from the moment the entry is
+    // appended (thesis §4.1), it commits only once the joiner runs its
+    // replica, which it does after this answer.
+    if (r.role === 'manager') void this.#addVoter(r.nodeId);
     const after = this.#d.store();
     return {
       clusterId: c.id,
@@ -296,8 +297,27 @@ export class LeaderOps {
     // Promotion joins Raft last and is not awaited: counted from the moment it
     // is appended (thesis §4.1), the new voter commits only once the node has
     // seen its new role, taken a manager certificate and started its replica.
-    if (role === 'manager' && !this.#d.replica.status().voters.includes(n.id)) {
-      this.#d.replica.proposeConfChange({ type: 'add', id: n.id }).catch(() => {});
+    if (role === 'manager') void this.#addVoter(n.id);
+  }
+
+  /**
+   * Add a voter as soon as Raft takes the change: one membership change is
+   * in flight at a time, so two managers joining back to back wait their
+   * turn (up to ADD_VOTER_WAIT_MS), rather than the second being dropped.
+   */
+  async #addVoter(id: string): Promise<void> {
+    const until = this.#d.clock.nowMs() + ADD_VOTER_WAIT_MS;
+    for (;;) {
+      const r = this.#d.replica;
+      if (r.role !== 'leader' || r.status().voters.includes(id) || !this.#d.store().get('node', id)) return;
+      try {
+        await r.proposeConfChange({ type: 'add', id });
+        return;
+      } catch (e) {
+        const pending = e instanceof ProposalDroppedError && e.reason === 'conf-change-pending';
+        if (!pending || this.#d.clock.nowMs() >= until) return;
+        await new Promise<void>((done) => this.#d.clock.after(100, done));
+      }
     }
   }
 

@@ -171,7 +171,12 @@ export class Session {
     this.#revoked = a.revoked;
     this.#role = a.role;
     await this.#maybeRenew(rpc);
-    await this.#o.onAssignment(a);
+    try {
+      await this.#o.onAssignment(a);
+    } catch (e) {
+      // E.g. a promotion whose manager cannot start here: said once per assignment, retried on the next.
+      this.#o.log.warn('applying the assignment failed', { error: (e as Error).message });
+    }
   }
 
   async #maybeRenew(rpc: Rpc): Promise<void> {

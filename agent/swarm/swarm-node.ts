@@ -133,6 +133,7 @@ export class SwarmNode {
     const certExpiryMs = positive('--cert-expiry', req.Spec?.CAConfig?.NodeCertExpiryMs) ?? DEFAULT_CERT_VALIDITY_MS;
     const keyRotationMs = positive('--key-rotation', req.Spec?.EncryptionConfig?.KeyRotationMs) ?? DEFAULT_KEY_ROTATION_MS;
 
+    await this.#checkListen(listen);
     const key = loadOrCreateNodeKey(this.#o.stateDir, this.#o.rand, this.#o.io).key;
     const nodeId = this.#nodeId(key);
     const ca = CertificateAuthority.create(this.#o.rand, this.#o.clock);

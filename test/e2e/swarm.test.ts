@@ -156,6 +156,8 @@ t('bad input gets one clear line and changes nothing: advertise address not on t
     try {
       await eventually(async () => (await ctx.bed!.exec(ctx.bed!.hosts[2]!, ['ss', '-ltn', 'sport = :2377'])).stdout.includes('2377'), 5_000, 'the squatter to listen');
       match(await fails(b, 'swarm', 'join', '--token', tok, '--advertise-addr', ctx.bed!.hosts[2]!.ip, `${ctx.bed!.hosts[0]!.ip}:2377`), /--listen-addr: cannot listen on 0\.0\.0\.0:2377/);
+      match(await fails(b, 'swarm', 'init', '--advertise-addr', ctx.bed!.hosts[2]!.ip), /--listen-addr: cannot listen on 0\.0\.0\.0:2377/);
+      ok(!existsSync(join(b.stateDir, 'swarm-state.cbor')), 'a failed init writes no swarm state');
     } finally {
       await squatter.stop(0);
     }
@@ -263,7 +265,9 @@ t('three managers: kill -9 the leader, a new one leads and writes go on; it rest
     is(await joinAs(ctx, as[1]!, 1, mt), 'This node joined a swarm as a manager.');
     is(await joinAs(ctx, as[2]!, 2, mt), 'This node joined a swarm as a manager.');
     is(await joinAs(ctx, worker, 3, await token(as[0]!, 'worker')), 'This node joined a swarm as a worker.');
-    await eventually(async () => (await nodeLs(as[0]!)).filter((r) => r.ManagerStatus !== '').length === 3 && (await readyCount(as[0]!)) === 4, 15_000, 'three managers and a worker ready');
+    // Three voters (managers joined back to back each get their turn in Raft), all reachable.
+    await eventually(async () => (await info(as[0]!)).Swarm.Managers === 3 && (await readyCount(as[0]!)) === 4, 15_000, 'three managers and a worker ready');
+    await eventually(async () => (await nodeLs(as[0]!)).filter((r) => r.ManagerStatus === 'Reachable').length === 2, 10_000, 'two reachable followers');
     const acked: string[] = [];
     const write = async (a: AgentProcess, n: number) => {
       await cli(a, 'node', 'update', '--label-add', `k${n}=v${n}`, 'h1');

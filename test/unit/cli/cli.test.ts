@@ -168,4 +168,15 @@ t('daemon: a bad --name-prefix is refused in one line before anything starts', a
   ok(!existsSync(join(s.dir, 'st')));
 });
 
+t('daemon: a relative --socket or a bad --hostname is refused in one line before anything starts', async (s) => {
+  const r = await cli('daemon', '--socket', 'agent.sock', '--state-dir', join(s.dir, 'st'));
+  is(r.code, 2);
+  is(r.err, `agent: --socket: expected an absolute path, got "agent.sock" (see 'agent --help')\n`);
+  const h = await cli('daemon', '--socket', s.sock, '--state-dir', join(s.dir, 'st'), '--hostname', 'bad_name!');
+  is(h.code, 2);
+  match(h.err, /^agent: --hostname: expected 1-63 characters/);
+  ok(!existsSync(join(s.dir, 'st')));
+  ok(!existsSync(s.sock));
+});
+
 t.run();

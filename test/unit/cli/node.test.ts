@@ -1,51 +1,13 @@
 // `agent node ...` driven as a user drives it, against a fake daemon on a
 // Unix socket: canned nodes, and a record of every request the CLI sent.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { suite, equal, is } from '../../harness.js';
-import { runCli } from '../../../agent/cli/index.js';
+import { equal, is } from '../../harness.js';
 import { ApiServer, type Request } from '../../../agent/api/server.js';
 import type { NodeInspect, SystemInfo } from '../../../agent/api/types.js';
 import { ApiError } from '../../../shared/errors.js';
 import { naturalCompare } from '../../../agent/cli/node-ls.js';
+import { agent, fake, fakeApiSuite, type State } from './fake-api.js';
 
-interface Call {
-  call: string;
-  query: Record<string, string>;
-  body: unknown;
-}
-interface State {
-  dir: string;
-  sock: string;
-  server?: ApiServer;
-  calls: Call[];
-}
-interface Captured {
-  code: number;
-  out: string;
-  err: string;
-}
-
-const t = suite<State>('cli node', { dir: '', sock: '', calls: [] });
-
-t.before.each((s) => {
-  s.dir = mkdtempSync(join(tmpdir(), 'agent-node-'));
-  s.sock = join(s.dir, 'agent.sock');
-  s.calls = [];
-});
-t.after.each(async (s) => {
-  await s.server?.close();
-  s.server = undefined;
-  rmSync(s.dir, { recursive: true, force: true });
-});
-
-async function agent(s: State, ...argv: string[]): Promise<Captured> {
-  let out = '';
-  let err = '';
-  const code = await runCli(['-H', `unix://${s.sock}`, ...argv], { out: (x) => void (out += x), err: (x) => void (err += x) });
-  return { code, out, err };
-}
+const t = fakeApiSuite('cli node', 'agent-node-');
 
 const SELF = 'selfid0000000000000000000'; // 25 characters, as swarm node ids
 
@@ -78,37 +40,33 @@ const NODES = [LEADER, REACHABLE, WORKER_B, WORKER_A];
 const INFO = { Name: 'edge-2', Pid: 1, StateDir: '/var/lib/agent', NamePrefix: 'ag', Runtime: 'node 20', Swarm: { NodeID: SELF } } as unknown as SystemInfo;
 
 /** A fake daemon over nodes: list, get by id or hostname, update, delete; every request recorded. */
-async function fake(s: State, nodes: NodeInspect[] = NODES, info: SystemInfo = INFO): Promise<void> {
+async function fakeNodes(s: State, nodes: NodeInspect[] = NODES, info: SystemInfo = INFO): Promise<void> {
   const find = (ref: string): NodeInspect => {
     const n = nodes.find((x) => x.ID === ref || x.Description.Hostname === ref);
     if (!n) throw new ApiError(`node ${ref} not found`, 404);
     return n;
   };
-  const record = (req: Request): void => void s.calls.push({ call: `${req.method} ${req.path}`, query: Object.fromEntries(req.query), body: req.body });
-  const server = new ApiServer()
-    .route('GET', '/info', (req) => (record(req), info))
-    .route('GET', '/nodes', (req) => (record(req), nodes))
-    .route('GET', '/nodes/:id', (req) => (record(req), find(req.params['id']!)))
-    .route('POST', '/nodes/:id/update', (req) => {
-      record(req);
+  await fake(s, {
+    'GET /info': info,
+    'GET /nodes': nodes,
+    'GET /nodes/:id': (req: Request) => find(req.params['id']!),
+    'POST /nodes/:id/update': (req: Request) => {
       const n = find(req.params['id']!);
       if (n.Description.Hostname === 'edge-10') throw new ApiError('update out of sequence', 409);
       return {};
-    })
-    .route('DELETE', '/nodes/:id', (req) => {
-      record(req);
+    },
+    'DELETE /nodes/:id': (req: Request) => {
       const n = find(req.params['id']!);
       if (n.Spec.Role === 'manager') throw new ApiError(`node ${n.ID} is a manager: demote it first`, 400);
       return {};
-    });
-  await server.listen(s.sock);
-  s.server = server;
+    },
+  });
 }
 
 const pad = (text: string, width: number): string => text + ' '.repeat(width - text.length);
 
 t('node ls: docker\'s columns and layout, the local node starred, natural order by hostname then id', async (s) => {
-  await fake(s);
+  await fakeNodes(s);
   const r = await agent(s, 'node', 'ls');
   is(r.code, 0, r.err);
   // Widths: the ID cell is a 25-character id and " *" or "  " (27) + 3 = 30; HOSTNAME 8 + 3 = 11;
@@ -127,14 +85,14 @@ t('node ls: docker\'s columns and layout, the local node starred, natural order 
 });
 
 t('node ls -q: ids only, in the same order, without asking /info', async (s) => {
-  await fake(s);
+  await fakeNodes(s);
   const r = await agent(s, 'node', 'ls', '-q');
   equal(r, { code: 0, out: `wkraid0000000000000000000\nwkrbid0000000000000000000\n${SELF}\nmgr2id0000000000000000000\n`, err: '' });
   equal(s.calls.map((c) => c.call), ['GET /nodes']);
 });
 
 t('node ls --format json: one object per line with docker\'s fields; bad format is an error', async (s) => {
-  await fake(s);
+  await fakeNodes(s);
   let r = await agent(s, 'node', 'ls', '--format', 'json');
   is(r.code, 0);
   const lines = r.out.trimEnd().split('\n');
@@ -145,7 +103,7 @@ t('node ls --format json: one object per line with docker\'s fields; bad format 
 });
 
 t('node ls on an empty list: the header alone, and no /info', async (s) => {
-  await fake(s, []);
+  await fakeNodes(s, []);
   const r = await agent(s, 'node', 'list');
   equal(r, { code: 0, out: pad('ID  ', 10) + pad('HOSTNAME', 11) + pad('STATUS', 10) + pad('AVAILABILITY', 15) + pad('MANAGER STATUS', 17) + 'ENGINE VERSION\n', err: '' });
   equal(s.calls.map((c) => c.call), ['GET /nodes']);
@@ -161,7 +119,7 @@ t('natural order as docker\'s sortorder: numbers by value, fewer leading zeros f
 });
 
 t('node inspect: an array indented by 4; --format json on one line; refs are encoded', async (s) => {
-  await fake(s);
+  await fakeNodes(s);
   let r = await agent(s, 'node', 'inspect', 'edge-2', WORKER_B.ID);
   equal(r, { code: 0, out: JSON.stringify([LEADER, WORKER_B], null, 4) + '\n', err: '' });
   r = await agent(s, 'node', 'inspect', '-f', 'json', 'edge-10');
@@ -173,7 +131,7 @@ t('node inspect: an array indented by 4; --format json on one line; refs are enc
 });
 
 t('node inspect self: the id /info gives; without one, the daemon\'s reason', async (s) => {
-  await fake(s);
+  await fakeNodes(s);
   const r = await agent(s, 'node', 'inspect', 'self');
   equal(r, { code: 0, out: JSON.stringify([LEADER], null, 4) + '\n', err: '' });
   equal(s.calls.map((c) => c.call), ['GET /info', `GET /nodes/${SELF}`]);
@@ -189,7 +147,7 @@ t('node inspect self: the id /info gives; without one, the daemon\'s reason', as
 });
 
 t('node inspect: a missing node does not stop the others; all failures in one line, exit 1', async (s) => {
-  await fake(s);
+  await fakeNodes(s);
   const r = await agent(s, 'node', 'inspect', 'nope', 'edge-2', 'gone');
   equal(r, { code: 1, out: JSON.stringify([LEADER], null, 4) + '\n', err: 'agent: node nope not found; node gone not found\n' });
 });
@@ -201,7 +159,7 @@ t('node inspect --pretty: docker\'s summary, values at column 24', async (s) => 
     Status: { State: 'ready' as const, Message: 'heartbeat ok', Addr: '192.0.2.2' },
     Certificate: { Serial: '3f9a', NotAfterMs: Date.UTC(2025, 5, 1, 12, 0, 0) },
   };
-  await fake(s, [labelled, WORKER_A]);
+  await fakeNodes(s, [labelled, WORKER_A]);
   const r = await agent(s, 'node', 'inspect', '--pretty', 'edge-2', WORKER_A.ID);
   is(r.code, 0, r.err);
   const l = (label: string, value: string): string => pad(label, 24) + value + '\n';
@@ -246,14 +204,14 @@ t('node inspect --pretty: docker\'s summary, values at column 24', async (s) => 
 });
 
 t('node promote: posts Role manager with the node\'s version to its id; already a manager is said, not sent', async (s) => {
-  await fake(s);
+  await fakeNodes(s);
   const r = await agent(s, 'node', 'promote', 'edge-1', 'edge-2');
   equal(r, { code: 0, out: `Node edge-1 promoted to a manager in the swarm.\nNode ${SELF} is already a manager.\n`, err: '' });
   equal(s.calls.filter((c) => c.call.startsWith('POST')), [{ call: `POST /nodes/${WORKER_B.ID}/update`, query: { version: '10' }, body: { Role: 'manager' } }]);
 });
 
 t('node demote: posts Role worker; already a worker is said; failures collected, the rest still done', async (s) => {
-  await fake(s);
+  await fakeNodes(s);
   const r = await agent(s, 'node', 'demote', 'edge-10', 'nope', WORKER_A.ID, 'edge-2');
   equal(r, {
     code: 1,
@@ -270,7 +228,7 @@ t('node demote: posts Role worker; already a worker is said; failures collected,
 });
 
 t('node rm: each node as given once removed; -f sends force; failures collected', async (s) => {
-  await fake(s);
+  await fakeNodes(s);
   let r = await agent(s, 'node', 'rm', 'edge-1', 'edge-2', WORKER_A.ID);
   equal(r, { code: 1, out: `edge-1\n${WORKER_A.ID}\n`, err: `agent: node ${SELF} is a manager: demote it first\n` });
   equal(s.calls.map((c) => [c.call, c.query]), [
@@ -286,7 +244,7 @@ t('node rm: each node as given once removed; -f sends force; failures collected'
 
 t('node update: availability and labels (added, then removed) in one post with the version; prints the node as given', async (s) => {
   const labelled = { ...WORKER_B, Spec: { ...WORKER_B.Spec, Labels: { zone: 'a', old: 'x' } } };
-  await fake(s, [labelled]);
+  await fakeNodes(s, [labelled]);
   const r = await agent(s, 'node', 'update', '--availability', 'drain', '--label-add', 'zone=b', '--label-add', 'gpu', '--label-add', 'k=v=w', '--label-rm', 'old', 'edge-1');
   equal(r, { code: 0, out: 'edge-1\n', err: '' });
   equal(s.calls[1], {
@@ -300,13 +258,13 @@ t('node update: availability and labels (added, then removed) in one post with t
 });
 
 t('node update: removing a label the node lacks fails as docker does, and nothing is posted', async (s) => {
-  await fake(s);
+  await fakeNodes(s);
   equal(await agent(s, 'node', 'update', '--label-rm', 'zone', 'edge-2'), { code: 1, out: '', err: "agent: key zone doesn't exist in node's labels\n" });
   equal(s.calls.map((c) => c.call), [`GET /nodes/edge-2`]);
 });
 
 t('node update: no change flag, a bad choice or a bad label is a usage error before any request', async (s) => {
-  await fake(s);
+  await fakeNodes(s);
   const cases: [string[], string][] = [
     [[], 'node update: expected at least one of --availability, --role, --label-add, --label-rm'],
     [['--availability', 'paused'], '--availability: expected "active", "pause", "drain", got "paused"'],

@@ -1,65 +1,13 @@
 // `agent swarm ...` and the swarm section of `agent info`, driven as a user
 // drives them, against a fake daemon on a Unix socket: canned answers, and a
 // record of every request the CLI sent.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { suite, equal, is, match } from '../../harness.js';
+import { equal, is, match } from '../../harness.js';
 import { runCli } from '../../../agent/cli/index.js';
-import { ApiServer, type Request } from '../../../agent/api/server.js';
 import type { SwarmInfo, SwarmInspect, SystemInfo } from '../../../agent/api/types.js';
 import { ApiError } from '../../../shared/errors.js';
+import { agent, fake, fakeApiSuite } from './fake-api.js';
 
-interface Call {
-  call: string;
-  query: Record<string, string>;
-  body: unknown;
-}
-interface State {
-  dir: string;
-  sock: string;
-  server?: ApiServer;
-  calls: Call[];
-}
-interface Captured {
-  code: number;
-  out: string;
-  err: string;
-}
-
-const t = suite<State>('cli swarm', { dir: '', sock: '', calls: [] });
-
-t.before.each((s) => {
-  s.dir = mkdtempSync(join(tmpdir(), 'agent-swarm-'));
-  s.sock = join(s.dir, 'agent.sock');
-  s.calls = [];
-});
-t.after.each(async (s) => {
-  await s.server?.close();
-  s.server = undefined;
-  rmSync(s.dir, { recursive: true, force: true });
-});
-
-/** Serve routes ('METHOD /path' to an answer, or a function of the request) on the socket, recording each request. */
-async function fake(s: State, routes: Record<string, unknown>): Promise<void> {
-  const server = new ApiServer();
-  for (const [key, answer] of Object.entries(routes)) {
-    const [method, path] = key.split(' ') as [string, string];
-    server.route(method, path, (req: Request) => {
-      s.calls.push({ call: `${req.method} ${req.path}`, query: Object.fromEntries(req.query), body: req.body });
-      return typeof answer === 'function' ? (answer as (r: Request) => unknown)(req) : answer;
-    });
-  }
-  await server.listen(s.sock);
-  s.server = server;
-}
-
-async function agent(s: State, ...argv: string[]): Promise<Captured> {
-  let out = '';
-  let err = '';
-  const code = await runCli(['-H', `unix://${s.sock}`, ...argv], { out: (x) => void (out += x), err: (x) => void (err += x) });
-  return { code, out, err };
-}
+const t = fakeApiSuite('cli swarm', 'agent-swarm-');
 
 const NODE_ID = 'n7k2q9x4m1b8v5c3z6w0p2r4t';
 

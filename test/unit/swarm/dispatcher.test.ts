@@ -5,7 +5,7 @@ import { suite, is, ok, equal, throws } from '../../harness.js';
 import { ManualClock } from '../../../shared/clock.js';
 import type { Node, NodeState } from '../../../agent/cluster/store/types.js';
 import { DOWN_AFTER_PERIODS, Dispatcher, nodesToMarkDown } from '../../../agent/swarm/dispatcher.js';
-import type { Rpc } from '../../../agent/swarm/rpc.js';
+import { FakeRpc } from './fake-rpc.js';
 
 const t = suite('swarm/dispatcher');
 
@@ -58,31 +58,6 @@ for (const r of ROWS) {
 }
 
 // ---- Dispatcher -----------------------------------------------------------
-
-/** Only what the Dispatcher uses of an Rpc. */
-class FakeRpc {
-  readonly notes: [string, unknown][] = [];
-  closeCalls = 0;
-  closed = false;
-  readonly #cbs: ((err?: Error) => void)[] = [];
-  constructor(readonly name: string) {}
-  notify(kind: string, body: unknown): void {
-    if (!this.closed) this.notes.push([kind, body]);
-  }
-  onClose(cb: (err?: Error) => void): void {
-    if (this.closed) cb();
-    else this.#cbs.push(cb);
-  }
-  close(): void {
-    this.closeCalls++;
-    if (this.closed) return;
-    this.closed = true;
-    for (const cb of this.#cbs.splice(0)) cb();
-  }
-  get rpc(): Rpc {
-    return this as unknown as Rpc;
-  }
-}
 
 const META = { version: 1, createdAtIndex: 1, updatedAtIndex: 1 };
 

@@ -6,36 +6,9 @@ import { ManualClock } from '../../../shared/clock.js';
 import type { Addr } from '../../../shared/transport/types.js';
 import { PeerPool, type PeerPoolOptions } from '../../../agent/swarm/peer-pool.js';
 import type { Rpc } from '../../../agent/swarm/rpc.js';
+import { FakeRpc } from './fake-rpc.js';
 
 const t = suite('swarm/peer-pool');
-
-/** Only what the pool uses of an Rpc. */
-class FakeRpc {
-  readonly notes: [string, unknown][] = [];
-  closed = false;
-  closeCalls = 0;
-  readonly peer: { nodeId: string };
-  readonly #cbs: ((err?: Error) => void)[] = [];
-  constructor(nodeId: string) {
-    this.peer = { nodeId };
-  }
-  notify(kind: string, body: unknown): void {
-    if (!this.closed) this.notes.push([kind, body]);
-  }
-  onClose(cb: (err?: Error) => void): void {
-    if (this.closed) cb();
-    else this.#cbs.push(cb);
-  }
-  close(): void {
-    this.closeCalls++;
-    if (this.closed) return;
-    this.closed = true;
-    for (const cb of this.#cbs.splice(0)) cb();
-  }
-  get rpc(): Rpc {
-    return this as unknown as Rpc;
-  }
-}
 
 interface Dial {
   id: string;
