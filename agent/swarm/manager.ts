@@ -96,6 +96,8 @@ export class Manager {
   static async start(o: ManagerOptions): Promise<Manager> {
     const sm = new StoreMachine();
     let self: Manager | undefined;
+    // Replica.open registers its Raft handler before this manager exists.
+    let pendingCb: ((m: RaftMessage) => void) | undefined;
     const pool = new PeerPool({
       clock: o.clock,
       dial: (id, addr) =>
@@ -115,7 +117,6 @@ export class Manager {
       },
       close: async () => {},
     };
-    let pendingCb: ((m: RaftMessage) => void) | undefined;
     // Apply hook: the dispatcher pushes assignments after each committed write.
     const machine = {
       apply: (i: number, d: Uint8Array) => {
@@ -125,9 +126,8 @@ export class Manager {
       },
       skip: (i: number) => sm.skip(i),
       snapshot: () => sm.snapshot(),
-      restore: (d: Uint8Array, i: number) => {
+      restore: (d: Uint8Array) => {
         sm.restore(d);
-        void i;
         self?.storeChanged();
       },
     };
@@ -341,8 +341,12 @@ export class Manager {
       this.stats.raftRejected++;
       return;
     }
-    // A manager speaks only for itself.
-    if (m.from !== p.nodeId || m.to !== this.replica.id) {
+    // A manager speaks only for itself, and only while it is a voter: a
+    // demoted manager's certificate stays valid until it expires, its Raft
+    // membership does not. (A replica that is not a voter yet is still
+    // catching up and takes what the leader sends.)
+    const voters = this.replica.voters();
+    if (m.from !== p.nodeId || m.to !== this.replica.id || (voters.includes(this.replica.id) && !voters.includes(m.from))) {
       this.stats.raftRejected++;
       return;
     }
@@ -373,7 +377,8 @@ export class Manager {
     }
     if (p.joining) throw denied(`${method}: finish joining first`);
     if (method === 'op') {
-      if (p.role !== 'manager') throw denied('op: only managers forward operations');
+      // The store, not the certificate, says who is a manager now (a demoted one still holds a manager certificate).
+      if (p.role !== 'manager' || this.#sm.store.get('node', p.nodeId)?.role !== 'manager') throw denied('op: only managers forward operations');
       if (!this.isLeader) throw new RemoteError('ENOTLEADER', 'not the leader', this.#leaderAddr());
       const a = (args ?? {}) as { name?: unknown; args?: unknown };
       if (typeof a.name !== 'string' || !Object.hasOwn(OPS, a.name)) throw denied(`op: unknown operation ${JSON.stringify(a.name)}`);

@@ -153,6 +153,8 @@ export class SwarmNode {
     };
     this.#key = key;
     this.#state = st;
+    // Not in a swarm, so a Raft log here is a leftover (a crash mid-init): it must not seed the new cluster.
+    rmSync(raftDir(this.#o.stateDir), { recursive: true, force: true });
     try {
       await this.#startManager({ bootstrap: true });
       const m = this.#manager!;
@@ -234,6 +236,7 @@ export class SwarmNode {
           managers: a.managers,
         };
         try {
+          rmSync(raftDir(this.#o.stateDir), { recursive: true, force: true });
           saveSwarmState(this.#o.stateDir, this.#state, this.#o.io);
           if (role === 'manager') await this.#startManager({});
         } catch (e) {
