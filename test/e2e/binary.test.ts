@@ -55,7 +55,7 @@ for (const [name, argv] of [
     const dir = mkdtempSync(join(tmpdir(), 'agent-rt-'));
     const sock = join(dir, 'agent.sock');
     const [cmd, ...rest] = argv;
-    const child = spawn(cmd, [...rest, 'daemon', '--host', `unix://${sock}`, '--state-dir', join(dir, 'state'), '--name-prefix', 'rt'], {
+    const child = spawn(cmd, [...rest, 'daemon', '--socket', sock, '--state-dir', join(dir, 'state'), '--name-prefix', 'rt'], {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, DENO_NO_UPDATE_CHECK: '1' },
     });

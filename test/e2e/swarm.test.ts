@@ -1,7 +1,7 @@
 // The control plane as a user drives it (issue 4): real daemons in test-bed
 // hosts, `agent swarm init/join`, `agent node ls/rm`, join tokens, a man in
 // the middle, a capture of the underlay, and restarts.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite, ok, is, match, eventually } from '../harness.js';
 import type { SystemInfo } from '../../agent/api/types.js';
@@ -101,6 +101,11 @@ t('one manager and two workers join; node ls on the manager shows all three read
   const r = await w1.cli(['node', 'ls']);
   is(r.code, 1);
   match(r.stderr, /^agent: This node is not a swarm manager\. Worker nodes can't be used/);
+  // Identity on disk: the node key and the membership file are root's alone.
+  for (const a of [m, w1]) {
+    is(statSync(join(a.stateDir, 'node.key')).mode & 0o777, 0o600);
+    is(statSync(join(a.stateDir, 'swarm-state.cbor')).mode & 0o777, 0o600);
+  }
 }));
 
 async function info(a: AgentProcess): Promise<SystemInfo> {
