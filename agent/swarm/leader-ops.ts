@@ -16,6 +16,7 @@ import { ProposalDroppedError } from '../cluster/raft/index.js';
 import { batch, create, encodeCommand, remove, update, type ApplyResult, type Command, type Store } from '../cluster/store/index.js';
 import type { ClusterSettings, Node, NodeAvailability, NodeRole } from '../cluster/store/types.js';
 import { conflict, denied, invalid, notFound } from './errors.js';
+import { GOSSIP_KEY_BYTES, gossipKeyId } from './gossip-keys.js';
 import { resolveNodeRef, nodeView, swarmView, type ManagerFacts } from './views.js';
 
 export const CLUSTER_ID_KEY = 'cluster';
@@ -170,6 +171,7 @@ export class LeaderOps {
           updatedAtMs: now,
         }),
         create('token', { id: TOKENS_ID, worker: tokens.worker, manager: tokens.manager }),
+        create('key', { id: gossipKeyId(1), kind: 'gossip', generation: 1, key: this.#d.rand.bytes(GOSSIP_KEY_BYTES), createdAtMs: now }),
         create('node', {
           id: r.nodeId,
           role: 'manager',

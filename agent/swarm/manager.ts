@@ -4,7 +4,7 @@
 // raft proxy). Raft messages travel as 'raft' notes on the secure channel;
 // one is accepted only from a manager whose certificate names the message's
 // sender, so a member cannot speak for another.
-import type { Clock } from '../../shared/clock.js';
+import type { Clock, Timer } from '../../shared/clock.js';
 import type { Rand } from '../../shared/rand.js';
 import type { Addr, StreamTransport } from '../../shared/transport/types.js';
 import { decodeCaRoot, type CaRoot } from '../cluster/ca/ca-root.js';
@@ -22,6 +22,10 @@ import { encodeCommand, update } from '../cluster/store/index.js';
 import type { Disk } from '../cluster/wal/disk.js';
 import type { Logger } from '../daemon/log.js';
 import { Dispatcher } from './dispatcher.js';
+import { gossipKeys, nextRotationAtMs, rotateGossipKeys } from './gossip-keys.js';
+
+/** How often the leader looks at the gossip key's age. */
+const ROTATION_CHECK_MS = 1_000;
 import { denied, NO_LEADER_MESSAGE, noLeader } from './errors.js';
 import { CLUSTER_ID_KEY, LeaderOps, LeadershipMovedError, TOKENS_ID } from './leader-ops.js';
 import type { LocalSwarmState } from './local-state.js';
@@ -39,6 +43,8 @@ export interface Assignment {
   revoked: string[];
   heartbeatMs: number;
   certExpiryMs: number;
+  /** The gossip keyring, oldest first (agent/gossip/keyring.ts picks the one to send with). */
+  gossipKeys: { generation: number; key: Uint8Array }[];
 }
 
 export interface ManagerOptions {
@@ -71,6 +77,7 @@ export class Manager {
   #dispatcher: Dispatcher | undefined;
   #raftCb: ((m: RaftMessage) => void) | undefined;
   #pushQueued = false;
+  #rotation: Timer | undefined;
   #closed = false;
   #caCache: { version: number; ca: CertificateAuthority } | undefined;
   readonly stats = { raftRejected: 0 };
@@ -253,6 +260,7 @@ export class Manager {
     this.#closed = true;
     this.#dispatcher?.stop();
     this.#dispatcher = undefined;
+    this.#rotation?.cancel();
     await this.#listener?.close();
     for (const r of this.#inbound) r.close();
     this.#pool.close();
@@ -291,6 +299,7 @@ export class Manager {
       revoked: [...this.#revoked()].sort(),
       heartbeatMs: c.heartbeatMs,
       certExpiryMs: c.certExpiryMs ?? 0,
+      gossipKeys: gossipKeys(store).map((k) => ({ generation: k.generation, key: k.key })),
     };
   }
 
@@ -418,10 +427,41 @@ export class Manager {
         assignment: (id) => this.assignment(id) ?? null,
         setStatus: (id, state, message) => void this.#setStatus(id, state, message),
       });
+      this.#scheduleRotation();
     } else if (role !== 'leader' && this.#dispatcher) {
       this.#dispatcher.stop();
       this.#dispatcher = undefined;
+      this.#rotation?.cancel();
+      this.#rotation = undefined;
     }
+  }
+
+  /**
+   * The leader's gossip key rotation: checked at least every second, so a
+   * period changed by `swarm update` takes effect at once, and resumed from
+   * the newest key's age after a leader change.
+   */
+  #scheduleRotation(): void {
+    const c = this.#sm.store.get('cluster', CLUSTER_ID_KEY);
+    const now = this.#o.clock.wallMs();
+    const dueMs = c ? nextRotationAtMs(gossipKeys(this.#sm.store), c.keyRotationMs, now) - now : ROTATION_CHECK_MS;
+    this.#rotation = this.#o.clock.after(Math.max(0, Math.min(ROTATION_CHECK_MS, dueMs)), () => void this.#rotate());
+  }
+
+  async #rotate(): Promise<void> {
+    if (this.#closed || !this.isLeader) return;
+    const store = this.#sm.store;
+    const c = store.get('cluster', CLUSTER_ID_KEY);
+    const now = this.#o.clock.wallMs();
+    if (c && nextRotationAtMs(gossipKeys(store), c.keyRotationMs, now) <= now) {
+      try {
+        await this.replica.propose(encodeCommand(rotateGossipKeys(gossipKeys(store), this.#o.rand, now)));
+        this.#o.log.info('gossip key rotated', { generation: gossipKeys(this.#sm.store).at(-1)?.generation ?? 0 });
+      } catch (e) {
+        this.#o.log.debug('gossip key rotation not committed', { error: (e as Error).message });
+      }
+    }
+    if (!this.#closed && this.isLeader) this.#scheduleRotation();
   }
 
   async #setStatus(id: string, state: 'ready' | 'down', message: string): Promise<void> {
