@@ -391,7 +391,13 @@ export class Manager {
       if (!this.isLeader) throw new RemoteError('ENOTLEADER', 'not the leader', this.#leaderAddr());
       const a = (args ?? {}) as { name?: unknown; args?: unknown };
       if (typeof a.name !== 'string' || !Object.hasOwn(OPS, a.name)) throw denied(`op: unknown operation ${JSON.stringify(a.name)}`);
-      return callOp(this.ops, a.name as OpName, a.args as never);
+      try {
+        return await callOp(this.ops, a.name as OpName, a.args as never);
+      } catch (e) {
+        // Not done here, and safe to retry on whoever leads next.
+        if (e instanceof LeadershipMovedError || e instanceof NotLeaderError) throw new RemoteError('ENOTLEADER', e.message, this.#leaderAddr());
+        throw e;
+      }
     }
     if (method === 'renew') return this.leaderOp('renew', { nodeId: p.nodeId, publicKey: p.publicKey });
     if (method === 'session.open' || method === 'heartbeat') {

@@ -1,7 +1,7 @@
 // The control plane as a user drives it (issue 4): real daemons in test-bed
 // hosts, `agent swarm init/join`, `agent node ls/rm`, join tokens, a man in
 // the middle, a capture of the underlay, and restarts.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite, ok, is, match, eventually } from '../harness.js';
 import type { SystemInfo } from '../../agent/api/types.js';
@@ -34,9 +34,18 @@ async function withBed(n: number, fn: (ctx: Ctx) => Promise<void>): Promise<void
   }
 }
 
-async function start(ctx: Ctx, i: number): Promise<AgentProcess> {
+// The same bundle on Deno and as the single executable (test/e2e/binary.test.ts checks they start at all).
+function denoBinary(): string {
+  const scoped = join(process.cwd(), 'node_modules/@deno');
+  for (const d of existsSync(scoped) ? readdirSync(scoped) : []) if (existsSync(join(scoped, d, 'deno'))) return join(scoped, d, 'deno');
+  return join(process.cwd(), 'node_modules/deno/deno');
+}
+const DENO = [denoBinary(), 'run', '-A', join(process.cwd(), 'dist/agent.mjs')];
+const EXE = [join(process.cwd(), 'dist/agent')];
+
+async function start(ctx: Ctx, i: number, agentCmd: readonly string[] = AGENT): Promise<AgentProcess> {
   const h: Host = ctx.bed!.hosts[i]!;
-  const a = await ctx.bed!.startAgent(h, { agentCmd: AGENT, env: ENV, args: ['--hostname', `h${i}`] });
+  const a = await ctx.bed!.startAgent(h, { agentCmd, env: { ...ENV, DENO_NO_UPDATE_CHECK: '1' }, args: ['--hostname', `h${i}`], readyTimeoutMs: 30_000 });
   ctx.agents[i] = a;
   return a;
 }
@@ -355,6 +364,22 @@ t('promote and demote, drain, certificates renewed before expiry, swarm update, 
     match(await fails(m, 'swarm', 'leave'), /Removing the last manager erases all current state of the swarm/);
     is((await cli(m, 'swarm', 'leave', '--force')).trim(), 'Node left the swarm.');
     is((await info(m)).Swarm.LocalNodeState, 'inactive');
+  }),
+);
+
+t('a manager on Deno and a worker as the single executable join a swarm of a Node manager; the Deno manager can lead', () =>
+  withBed(3, async (ctx) => {
+    const [m, d, x] = [await start(ctx, 0), await start(ctx, 1, DENO), await start(ctx, 2, EXE)];
+    await init(ctx, m, 0);
+    is(await joinAs(ctx, d, 1, await token(m, 'manager')), 'This node joined a swarm as a manager.');
+    is(await joinAs(ctx, x, 2, await token(m, 'worker')), 'This node joined a swarm as a worker.');
+    await eventually(async () => (await readyCount(m)) === 3 && (await info(m)).Swarm.Managers === 2, 20_000, 'all three ready, two managers');
+    match((await info(d)).Runtime, /^deno /);
+    // Leadership moves to the Deno manager when the Node one steps down (demote moves it first).
+    is((await cli(d, 'node', 'demote', 'h0')).trim(), 'Manager h0 demoted in the swarm.');
+    await eventually(async () => (await nodeLs(d)).find((r) => r.Hostname === 'h1')?.ManagerStatus === 'Leader', 20_000, 'the Deno manager leading');
+    await cli(d, 'node', 'update', '--label-add', 'runtime=deno', 'h2');
+    await eventually(async () => (await readyCount(d)) === 3, 20_000, 'all ready under the Deno leader');
   }),
 );
 
