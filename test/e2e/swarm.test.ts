@@ -1,92 +1,13 @@
 // The control plane as a user drives it (issue 4): real daemons in test-bed
 // hosts, `agent swarm init/join`, `agent node ls/rm`, join tokens, a man in
 // the middle, a capture of the underlay, and restarts.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite, ok, is, match, eventually } from '../harness.js';
-import type { SystemInfo } from '../../agent/api/types.js';
-import { TestBed, type AgentProcess, type Host } from '../../agent/testbed/index.js';
-
-const AGENT = [process.execPath, join(process.cwd(), 'dist/agent.mjs')];
-// Fast Raft and heartbeats, so fail-overs and "down" show within seconds.
-const ENV = { AGENT_RAFT_TICK_MS: '100' };
-const HEARTBEAT = '1s';
-
-interface Ctx {
-  bed?: TestBed;
-  agents: AgentProcess[];
-}
+import type { AgentProcess, Host } from '../../agent/testbed/index.js';
+import { cli, DENO, EXE, fails, HEARTBEAT, info, init, joinAs, nodeLs, readyCount, start, token, withBed } from './fixtures/cluster.js';
 
 const t = suite('swarm');
-
-/** A test bed of n hosts for one test; every agent and the bed go when it ends, pass or fail. */
-async function withBed(n: number, fn: (ctx: Ctx) => Promise<void>): Promise<void> {
-  const ctx: Ctx = { bed: await TestBed.create({ hosts: n }), agents: [] };
-  try {
-    await fn(ctx);
-  } catch (e) {
-    // What each daemon said last: the first thing to read when this fails in CI.
-    for (const a of ctx.agents.filter((x) => x)) process.stderr.write(`--- ${a.host.name} daemon.log\n${a.logTail(25).join('\n')}\n`);
-    throw e;
-  } finally {
-    await Promise.all(ctx.agents.filter((a) => a).map((a) => a.stop(2_000)));
-    await ctx.bed!.destroy();
-  }
-}
-
-// The same bundle on Deno and as the single executable (test/e2e/binary.test.ts checks they start at all).
-function denoBinary(): string {
-  const scoped = join(process.cwd(), 'node_modules/@deno');
-  for (const d of existsSync(scoped) ? readdirSync(scoped) : []) if (existsSync(join(scoped, d, 'deno'))) return join(scoped, d, 'deno');
-  return join(process.cwd(), 'node_modules/deno/deno');
-}
-const DENO = [denoBinary(), 'run', '-A', join(process.cwd(), 'dist/agent.mjs')];
-const EXE = [join(process.cwd(), 'dist/agent')];
-
-async function start(ctx: Ctx, i: number, agentCmd: readonly string[] = AGENT): Promise<AgentProcess> {
-  const h: Host = ctx.bed!.hosts[i]!;
-  const a = await ctx.bed!.startAgent(h, { agentCmd, env: { ...ENV, DENO_NO_UPDATE_CHECK: '1' }, args: ['--hostname', `h${i}`], readyTimeoutMs: 30_000 });
-  ctx.agents[i] = a;
-  return a;
-}
-
-async function cli(a: AgentProcess, ...args: string[]): Promise<string> {
-  const r = await a.cli(args);
-  if (r.code !== 0) throw new Error(`agent ${args.join(' ')} on ${a.host.name}: exit ${r.code}: ${r.stderr.trim()} | log: ${a.logTail(5).join(' | ')}`);
-  return r.stdout;
-}
-
-async function init(ctx: Ctx, a: AgentProcess, i: number): Promise<void> {
-  const ip = ctx.bed!.hosts[i]!.ip;
-  const out = await cli(a, 'swarm', 'init', '--advertise-addr', ip, '--dispatcher-heartbeat', HEARTBEAT);
-  match(out, /Swarm initialized: current node \(\w+\) is now a manager\./);
-}
-
-async function token(a: AgentProcess, role: 'worker' | 'manager'): Promise<string> {
-  return (await cli(a, 'swarm', 'join-token', '-q', role)).trim();
-}
-
-/** `node ls --format json`: docker's row objects, one per line. */
-interface Row {
-  ID: string;
-  Self: boolean;
-  Hostname: string;
-  Status: string;
-  Availability: string;
-  ManagerStatus: string;
-}
-
-async function nodeLs(a: AgentProcess): Promise<Row[]> {
-  const out = await cli(a, 'node', 'ls', '--format', 'json');
-  return out
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Row);
-}
-
-async function readyCount(a: AgentProcess): Promise<number> {
-  return (await nodeLs(a)).filter((r) => r.Status === 'Ready').length;
-}
 
 t('one manager and two workers join; node ls on the manager shows all three ready', () => withBed(3, async (ctx) => {
   const [m, w1, w2] = [await start(ctx, 0), await start(ctx, 1), await start(ctx, 2)];
@@ -116,24 +37,6 @@ t('one manager and two workers join; node ls on the manager shows all three read
     is(statSync(join(a.stateDir, 'swarm-state.cbor')).mode & 0o777, 0o600);
   }
 }));
-
-async function info(a: AgentProcess): Promise<SystemInfo> {
-  return JSON.parse(await cli(a, 'info', '--format', 'json')) as SystemInfo;
-}
-
-async function joinAs(ctx: Ctx, a: AgentProcess, i: number, tok: string, via = 0): Promise<string> {
-  return (await cli(a, 'swarm', 'join', '--token', tok, '--advertise-addr', ctx.bed!.hosts[i]!.ip, `${ctx.bed!.hosts[via]!.ip}:2377`)).trim();
-}
-
-/** The CLI failed with exactly one line on stderr; returns it. */
-async function fails(a: AgentProcess, ...args: string[]): Promise<string> {
-  const r = await a.cli(args);
-  ok(r.code !== 0, `agent ${args.join(' ')} should fail, got exit 0: ${r.stdout}`);
-  const lines = r.stderr.split('\n').filter((l) => l !== '');
-  is(lines.length, 1, `one error line, got: ${r.stderr}`);
-  match(lines[0]!, /^agent: /);
-  return lines[0]!;
-}
 
 t('a wrong token and a rotated-away token are refused, leaving the node out of the swarm; the new token works', () =>
   withBed(2, async (ctx) => {
