@@ -40,6 +40,13 @@ export interface SwarmInfo {
   Managers: number;
   /** On managers; undefined elsewhere. */
   Cluster?: { ID: string };
+  /** Once gossip runs: the members this node sees, the keyring generations it holds, and what it dropped. */
+  Gossip?: {
+    Addr: string;
+    Members: { NodeID: string; Addr: string; State: string; Incarnation: number }[];
+    KeyGenerations: number[];
+    Dropped: { unknownKey: number; badTag: number; tooShort: number; badVersion: number; Malformed: number };
+  };
   /** On managers: this replica's view of Raft (how far it has caught up, whom it follows). */
   Raft?: { Term: number; Commit: number; Applied: number; LeaderID: string; Voters: string[] };
 }

@@ -10,12 +10,16 @@ import type { Logger } from './log.js';
 import { realClock } from '../../shared/clock.js';
 import { cryptoRand } from '../../shared/rand.js';
 import { tcpTransport } from '../../shared/transport/tcp.js';
+import { udpTransport } from '../../shared/transport/udp.js';
+import { lanConfig as swimLan } from '../gossip/swim/index.js';
+import { lanConfig as networkDbLan } from '../gossip/networkdb/index.js';
 import { diskSecretFiles } from '../cluster/ca/secret-file.js';
 import { defaultRaftConfig, type RaftConfig } from '../cluster/raft/index.js';
 import { nodeDisk } from '../cluster/wal/disk.js';
 import { systemInterfaces } from '../swarm/addr.js';
 import { SwarmNode } from '../swarm/swarm-node.js';
 import { mountSwarmRoutes } from './swarm-routes.js';
+import { mountDiagnosticRoutes } from './diagnostic-routes.js';
 
 export interface DaemonOptions {
   socketPath: string;
@@ -47,6 +51,8 @@ export class Daemon {
       hostname: opts.hostname ?? hostname(),
       raftConfig: opts.raftConfig ?? defaultRaftConfig(),
       log: opts.log,
+      udp: udpTransport(),
+      gossip: { swim: swimLan(), networkDb: networkDbLan() },
     });
     this.#api
       .route('GET', '/_ping', () => new Text('OK'))
@@ -60,6 +66,7 @@ export class Daemon {
         Swarm: this.#swarm.info(),
       }));
     mountSwarmRoutes(this.#api, () => this.#swarm);
+    mountDiagnosticRoutes(this.#api, () => this.#swarm.gossip);
   }
 
   async start(): Promise<void> {

@@ -1,0 +1,77 @@
+// The NetworkDB diagnostic API, as libnetwork's diagnostic server offers
+// (joinnetwork, createentry, gettable, ...): drive and read this node's
+// gossip tables by hand, before and beside the overlay driver that writes
+// them in normal use. On the same Unix socket as everything else (0660).
+//
+//   POST   /diagnostic/networkdb/join      {Network, Endpoint}   attach an endpoint (the first joins the group)
+//   POST   /diagnostic/networkdb/leave     {Network, Endpoint}   detach it (the last leaves the group)
+//   POST   /diagnostic/networkdb/entry     {Network, Table, Key, Value}   create or update (Value: UTF-8 text)
+//   DELETE /diagnostic/networkdb/entry?network=N&table=T&key=K
+//   GET    /diagnostic/networkdb/table?network=N&table=T   [{Key, Value, Owner, LamportTime}]
+import { ApiError, UsageError } from '../../shared/errors.js';
+import type { ApiServer, Request } from '../api/server.js';
+import { FieldError, nonEmpty, obj, type Check } from '../cluster/store/validate.js';
+import { NetworkDbError } from '../gossip/networkdb/index.js';
+import type { GossipNode } from '../gossip/gossip-node.js';
+
+const attachment = obj({ Network: nonEmpty, Endpoint: nonEmpty });
+const entry = obj({ Network: nonEmpty, Table: nonEmpty, Key: nonEmpty, Value: (v, p) => (typeof v === 'string' ? v : nonEmpty(v, p)) });
+
+function body<T>(check: Check<T>, req: Request): T {
+  try {
+    return check(req.body ?? {}, 'body');
+  } catch (e) {
+    if (e instanceof FieldError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+function param(req: Request, name: string): string {
+  const v = req.query.get(name);
+  if (!v) throw new UsageError(`query parameter ${name}: required`);
+  return v;
+}
+
+/** NetworkDB's own refusals (not a member, unknown entry) and bad arguments are the caller's to fix: 400. */
+function db<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof NetworkDbError || e instanceof RangeError) throw new ApiError(e.message, 400);
+    throw e;
+  }
+}
+
+const utf8 = new TextEncoder();
+const text = new TextDecoder();
+
+export function mountDiagnosticRoutes(server: ApiServer, gossip: () => GossipNode | undefined): void {
+  const g = (): GossipNode => {
+    const x = gossip();
+    if (!x) throw new ApiError('gossip is not running on this node: it starts once the node is in a swarm and has its keyring', 503);
+    return x;
+  };
+  server
+    .route('POST', '/diagnostic/networkdb/join', (req) => {
+      const b = body(attachment, req);
+      return { Joined: db(() => g().attach(b.Network, b.Endpoint)) };
+    })
+    .route('POST', '/diagnostic/networkdb/leave', (req) => {
+      const b = body(attachment, req);
+      return { Left: db(() => g().detach(b.Network, b.Endpoint)) };
+    })
+    .route('POST', '/diagnostic/networkdb/entry', (req) => {
+      const b = body(entry, req);
+      db(() => g().put(b.Network, b.Table, b.Key, utf8.encode(b.Value)));
+      return {};
+    })
+    .route('DELETE', '/diagnostic/networkdb/entry', (req) => {
+      const [n, t, k] = [param(req, 'network'), param(req, 'table'), param(req, 'key')];
+      db(() => g().remove(n, t, k));
+      return {};
+    })
+    .route('GET', '/diagnostic/networkdb/table', (req) => {
+      const [n, t] = [param(req, 'network'), param(req, 'table')];
+      return db(() => g().entries(n, t)).map((e) => ({ Key: e.key, Value: text.decode(e.value), Owner: e.owner, LamportTime: e.ltime }));
+    });
+}
