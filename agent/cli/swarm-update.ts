@@ -8,7 +8,7 @@ export const swarmUpdate: Subcommand<SpecArgs> = {
   command: 'update',
   describe: 'Update the swarm',
   builder: (y) =>
-    withSpecFlags(y).option('key-rotation', { type: 'string', describe: 'Period of overlay encryption key rotation (ns|us|ms|s|m|h)' }),
+    withSpecFlags(y).option('key-rotation', { type: 'string', describe: 'Period of gossip and overlay encryption key rotation, default 12h (ns|us|ms|s|m|h)' }),
   async run(args, ctx) {
     const spec = specFields(args);
     if (!spec) throw new UsageError('swarm update: expected at least one of --dispatcher-heartbeat, --cert-expiry, --key-rotation');
