@@ -144,3 +144,53 @@ export interface NodeUpdateRequest {
 export interface ErrorBody {
   message: string;
 }
+
+// ---- networks (docker's Network objects) ---------------------------------------------
+
+export type NetworkDriverName = 'overlay' | 'bridge';
+
+/** One IPAM pool of a network, docker's IPAMConfig. */
+export interface IpamPoolConfig {
+  Subnet: string;
+  Gateway: string;
+  IPRange?: string;
+}
+
+/** POST /networks/create body (docker's NetworkCreateRequest). Answer: {Id, Warning}. */
+export interface NetworkCreateRequest {
+  Name: string;
+  /** Default overlay. */
+  Driver?: NetworkDriverName;
+  Attachable?: boolean;
+  Ingress?: boolean;
+  Internal?: boolean;
+  /** At most one pool; each field optional (the leader allocates what is missing). */
+  IPAM?: { Config?: { Subnet?: string; Gateway?: string; IPRange?: string }[] };
+  /** Driver options as docker's keys: encrypted, com.docker.network.driver.mtu, com.docker.network.bridge.name, ... */
+  Options?: Record<string, string>;
+  Labels?: Record<string, string>;
+}
+
+/**
+ * GET /networks (array), GET /networks/:ref (id, unique id prefix or name).
+ * DELETE /networks/:ref answers {}. POST /networks/prune answers {NetworksDeleted: names}.
+ */
+export interface NetworkInspect {
+  Name: string;
+  Id: string;
+  /** RFC 3339. */
+  Created: string;
+  /** 'swarm' for overlays, 'local' for bridges. */
+  Scope: 'swarm' | 'local';
+  Driver: NetworkDriverName;
+  EnableIPv6: boolean;
+  IPAM: { Driver: 'default'; Options: null; Config: IpamPoolConfig[] };
+  Internal: boolean;
+  Attachable: boolean;
+  Ingress: boolean;
+  ConfigOnly: boolean;
+  Options: Record<string, string>;
+  Labels: Record<string, string>;
+  /** VXLAN network identifier of an overlay. */
+  VNI?: number;
+}

@@ -17,6 +17,21 @@ export interface Ctx {
   out(text: string): void;
   /** stderr: everything else. */
   err(text: string): void;
+  /**
+   * Ask: the question on stderr, then one line of stdin, without its line
+   * ending ('' at the end of input). Absent where nothing can answer.
+   */
+  prompt?(question: string): Promise<string>;
+}
+
+/**
+ * docker's prompt.Confirm: the warning and " [y/N] ", yes only for y or Y
+ * (spaces around it ignored). No prompt to ask with is a no.
+ */
+export async function confirm(ctx: Ctx, warning: string): Promise<boolean> {
+  if (!ctx.prompt) return false;
+  const answer = await ctx.prompt(`${warning} [y/N] `);
+  return answer.trim().toLowerCase() === 'y';
 }
 
 export interface Command<A = Record<string, unknown>> {

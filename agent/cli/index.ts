@@ -1,6 +1,7 @@
 // The command tree. Every error reaches one catch here that prints one line to
 // stderr and sets the exit code (STYLE habit 8): 1 for a failed command, 2 for
 // bad usage.
+import type { Readable } from 'node:stream';
 import yargs, { type Argv } from 'yargs';
 import { ApiClient } from '../api/client.js';
 import { DEFAULT_HOST, readEnv } from '../env.js';
@@ -10,12 +11,13 @@ import { GROUPS, type Command, type Ctx } from './command.js';
 import { daemon } from './daemon.js';
 import { demo } from './demo.js';
 import { info } from './info.js';
+import { network } from './network.js';
 import { node } from './node.js';
 import { swarm } from './swarm.js';
 import { version } from './version.js';
 
 /** Every top-level command, in the order `agent --help` lists them within a group. */
-export const COMMANDS: readonly Command<never>[] = [daemon, demo, info, node, swarm, version] as Command<never>[];
+export const COMMANDS: readonly Command<never>[] = [daemon, demo, info, network, node, swarm, version] as Command<never>[];
 
 /** A subcommand (`agent swarm init`): a command listed under its parent, with docker's aliases if any. */
 export type Subcommand<A = Record<string, unknown>> = Omit<Command<A>, 'group'> & { aliases?: readonly string[] };
@@ -26,12 +28,51 @@ export type CommandGroup = Command<never> & { subcommands: readonly Subcommand<n
 export interface Io {
   out(text: string): void;
   err(text: string): void;
+  /** One line of input for a prompt ('' at the end of input); without it every prompt reads ''. */
+  readLine?(): Promise<string>;
 }
 
 const processIo: Io = {
   out: (t) => void process.stdout.write(t),
   err: (t) => void process.stderr.write(t),
+  readLine: async () => {
+    // A pipe keeps reading even once paused: unref it after the line, or a
+    // stdin left open (`yes | agent ...`) would hold the process. A file has
+    // no handle to unref, and ends on its own.
+    const stdin = process.stdin as Readable & { ref?(): void; unref?(): void };
+    stdin.ref?.();
+    try {
+      return await readOneLine(stdin);
+    } finally {
+      stdin.unref?.();
+    }
+  },
 };
+
+/**
+ * The next line of input, without its line ending; what is left at the end of
+ * input ('' when nothing). The stream is paused again after.
+ */
+export function readOneLine(input: Readable): Promise<string> {
+  if (input.readableEnded) return Promise.resolve('');
+  return new Promise((resolve) => {
+    let buf = '';
+    const finish = (line: string): void => {
+      input.off('data', onData).off('end', onEnd).off('error', onEnd);
+      input.pause();
+      resolve(line.endsWith('\r') ? line.slice(0, -1) : line);
+    };
+    const onData = (chunk: string): void => {
+      buf += chunk;
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) finish(buf.slice(0, nl));
+    };
+    const onEnd = (): void => finish(buf);
+    input.setEncoding('utf8');
+    input.on('data', onData).on('end', onEnd).on('error', onEnd);
+    input.resume();
+  });
+}
 
 function topHelp(): string {
   let s = 'Usage:  agent [OPTIONS] COMMAND\n\nDocker-Swarm style overlay networks for fleets of Linux machines\n';
@@ -76,6 +117,10 @@ function register(y: Argv, c: Subcommand<never>, io: Io, done: (code: number) =>
         client: () => new ApiClient({ host: String(args['host']) }),
         out: io.out,
         err: io.err,
+        prompt: async (question) => {
+          io.err(question);
+          return io.readLine ? io.readLine() : '';
+        },
       };
       const r = await c.run(args as never, ctx);
       done(typeof r === 'number' ? r : 0);

@@ -62,6 +62,26 @@ function flag(req: Request, name: string): boolean {
   return v === '1' || v === 'true';
 }
 
+/** docker's `filters` query ({"label": {"k=v": true}}): the label values; any other filter is refused. */
+function labelFilters(req: Request): string[] {
+  const raw = req.query.get('filters');
+  if (raw === null || raw === '') return [];
+  let f: unknown;
+  try {
+    f = JSON.parse(raw);
+  } catch {
+    throw new UsageError('query parameter filters: not valid JSON');
+  }
+  if (typeof f !== 'object' || f === null || Array.isArray(f)) throw new UsageError('query parameter filters: expected an object of filter names');
+  const out: string[] = [];
+  for (const [name, values] of Object.entries(f as Record<string, unknown>)) {
+    if (name !== 'label') throw new UsageError(`query parameter filters: unsupported filter ${JSON.stringify(name)} (only label)`);
+    if (typeof values !== 'object' || values === null) throw new UsageError('query parameter filters: label must map values to true');
+    out.push(...Object.keys(values));
+  }
+  return out;
+}
+
 /** Control-plane errors as API errors: one line and a status. */
 async function api<T>(f: () => Promise<T>): Promise<T> {
   try {
@@ -89,5 +109,10 @@ export function mountSwarmRoutes(server: ApiServer, swarm: () => SwarmNode): voi
     .route('GET', '/nodes', () => api(() => swarm().nodeList()))
     .route('GET', '/nodes/:id', (req) => api(() => swarm().nodeInspect(req.params['id']!)))
     .route('POST', '/nodes/:id/update', (req) => api(async () => (await swarm().nodeUpdate(req.params['id']!, version(req), body(nodeUpdateBody, req)), {})))
-    .route('DELETE', '/nodes/:id', (req) => api(async () => (await swarm().nodeRemove(req.params['id']!, flag(req, 'force')), {})));
+    .route('DELETE', '/nodes/:id', (req) => api(async () => (await swarm().nodeRemove(req.params['id']!, flag(req, 'force')), {})))
+    .route('POST', '/networks/create', (req) => api(() => swarm().networkCreate(req.body)))
+    .route('GET', '/networks', () => api(() => swarm().networkList()))
+    .route('POST', '/networks/prune', (req) => api(() => swarm().networkPrune(labelFilters(req))))
+    .route('GET', '/networks/:id', (req) => api(() => swarm().networkInspect(req.params['id']!)))
+    .route('DELETE', '/networks/:id', (req) => api(async () => (await swarm().networkRemove(req.params['id']!), {})));
 }

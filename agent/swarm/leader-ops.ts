@@ -17,6 +17,7 @@ import { batch, create, encodeCommand, remove, update, type ApplyResult, type Co
 import type { ClusterSettings, Node, NodeAvailability, NodeRole } from '../cluster/store/types.js';
 import { conflict, denied, invalid, notFound } from './errors.js';
 import { GOSSIP_KEY_BYTES, gossipKeyId } from './gossip-keys.js';
+import { NetworkOps } from './network-ops.js';
 import { resolveNodeRef, nodeView, swarmView, type ManagerFacts } from './views.js';
 
 export const CLUSTER_ID_KEY = 'cluster';
@@ -90,15 +91,19 @@ export interface LeaderOpsDeps {
 
 export class LeaderOps {
   readonly #d: LeaderOpsDeps;
+  /** Network objects and their IPAM (network-ops.ts). */
+  readonly networks: NetworkOps;
   #caCache: { version: number; ca: CertificateAuthority } | undefined;
 
   constructor(d: LeaderOpsDeps) {
     this.#d = d;
+    this.networks = new NetworkOps(this, d.rand, d.clock);
   }
 
   // ---- store plumbing ---------------------------------------------------------
 
-  async #commit(cmd: Command): Promise<void> {
+  /** Propose a store command and wait for it to apply; a store refusal becomes a RemoteError with its code. */
+  async commit(cmd: Command): Promise<void> {
     const r = await this.#d.replica.propose(encodeCommand(cmd));
     if (!r.ok) {
       const e = r.error;
@@ -109,7 +114,8 @@ export class LeaderOps {
     }
   }
 
-  async #read(): Promise<Store> {
+  /** The store, once a read barrier confirmed this leader is current (thesis §6.4). */
+  async read(): Promise<Store> {
     await this.#d.replica.readBarrier();
     return this.#d.store();
   }
@@ -155,7 +161,7 @@ export class LeaderOps {
     const now = Math.floor(this.#d.clock.wallMs());
     const digest = r.ca.digest();
     const tokens = newJoinTokens(digest, this.#d.rand);
-    await this.#commit(
+    await this.commit(
       batch(
         create('cluster', {
           id: CLUSTER_ID_KEY,
@@ -193,7 +199,7 @@ export class LeaderOps {
   /** Admit a node that proved a join token: issue its certificate, record it, and for a manager add it to Raft. */
   async join(r: JoinRequest): Promise<JoinAnswer> {
     if (nodeIdOf(r.publicKey) !== r.nodeId) throw denied('join: the node id does not match the key the handshake proved');
-    const store = await this.#read();
+    const store = await this.read();
     const c = this.#cluster(store);
     const ca = this.#ca(c);
     const cert = ca.issue({ nodeId: r.nodeId, role: r.role, publicKey: r.publicKey, validityMs: c.certExpiryMs ?? DEFAULT_CERT_VALIDITY_MS });
@@ -214,7 +220,7 @@ export class LeaderOps {
       engineVersion: r.engineVersion,
     };
     const prev = store.get('node', r.nodeId);
-    await this.#commit(prev ? update('node', { ...draft, labels: prev.labels }, prev.meta.version) : create('node', draft));
+    await this.commit(prev ? update('node', { ...draft, labels: prev.labels }, prev.meta.version) : create('node', draft));
     // Not awaited: with the new voter counted from the moment the entry is
     // appended (thesis §4.1), it commits only once the joiner runs its
     // replica, which it does after this answer.
@@ -254,7 +260,7 @@ export class LeaderOps {
       const n = this.#d.store().get('node', nodeId);
       if (!n) return;
       try {
-        await this.#commit(update('node', { ...n, certificate: cert }, n.meta.version));
+        await this.commit(update('node', { ...n, certificate: cert }, n.meta.version));
         return;
       } catch {
         await new Promise<void>((r) => this.#d.clock.after(200, r));
@@ -265,25 +271,25 @@ export class LeaderOps {
   // ---- reads ---------------------------------------------------------------------
 
   async nodeList(): Promise<NodeInspect[]> {
-    const store = await this.#read();
+    const store = await this.read();
     const f = this.#facts();
     return store.list('node').map((n) => nodeView(n, f));
   }
 
   async nodeInspect(ref: string): Promise<NodeInspect> {
-    const store = await this.#read();
+    const store = await this.read();
     return nodeView(this.#node(store, ref), this.#facts());
   }
 
   async swarmInspect(): Promise<SwarmInspect> {
-    const store = await this.#read();
+    const store = await this.read();
     return swarmView(this.#cluster(store), store.get('token', TOKENS_ID));
   }
 
   // ---- node commands -----------------------------------------------------------
 
   async nodeUpdate(ref: string, u: NodeUpdate): Promise<void> {
-    const store = await this.#read();
+    const store = await this.read();
     const n = this.#node(store, ref);
     if (n.meta.version !== u.version) throw conflict(`update out of sequence: node ${n.id} is at version ${n.meta.version}, the update read version ${u.version}`);
     const role = u.role ?? n.role;
@@ -295,7 +301,7 @@ export class LeaderOps {
       await this.#removeVoter(n.id);
     }
     const fresh = this.#d.store().get('node', n.id)!;
-    await this.#commit(update('node', { ...fresh, role, availability: u.availability ?? fresh.availability, labels: u.labels ?? fresh.labels }, fresh.meta.version));
+    await this.commit(update('node', { ...fresh, role, availability: u.availability ?? fresh.availability, labels: u.labels ?? fresh.labels }, fresh.meta.version));
     // Promotion joins Raft last and is not awaited: counted from the moment it
     // is appended (thesis §4.1), the new voter commits only once the node has
     // seen its new role, taken a manager certificate and started its replica.
@@ -346,7 +352,7 @@ export class LeaderOps {
   }
 
   async nodeRemove(ref: string, force: boolean): Promise<void> {
-    const store = await this.#read();
+    const store = await this.read();
     const n = this.#node(store, ref);
     if (this.#d.replica.status().voters.includes(n.id) || n.role === 'manager') {
       throw invalid(`node ${n.id} is a cluster manager and is a member of the raft cluster. It must be demoted to worker before removal`);
@@ -362,7 +368,7 @@ export class LeaderOps {
     }
     ca.pruneRevocations();
     const now = Math.floor(this.#d.clock.wallMs());
-    await this.#commit(
+    await this.commit(
       batch(remove('node', n.id, n.meta.version), update('cluster', { ...c, rootCa: { certificate: c.rootCa!.certificate, key: ca.serialize() }, updatedAtMs: now }, c.meta.version)),
     );
     this.#d.evict(n.id);
@@ -370,7 +376,7 @@ export class LeaderOps {
 
   /** A manager leaving on its own (`swarm leave` without --force): leave Raft, stay listed as a down worker. */
   async managerLeave(nodeId: string): Promise<void> {
-    const store = await this.#read();
+    const store = await this.read();
     const n = store.get('node', nodeId);
     if (!n) return;
     const voters = this.#d.replica.status().voters;
@@ -380,13 +386,13 @@ export class LeaderOps {
       await this.#removeVoter(nodeId);
     }
     const fresh = this.#d.store().get('node', nodeId)!;
-    await this.#commit(update('node', { ...fresh, role: 'worker', status: { state: 'down', message: 'node left the swarm' } }, fresh.meta.version));
+    await this.commit(update('node', { ...fresh, role: 'worker', status: { state: 'down', message: 'node left the swarm' } }, fresh.meta.version));
   }
 
   // ---- swarm commands ----------------------------------------------------------
 
   async swarmUpdate(u: SwarmUpdate): Promise<void> {
-    const store = await this.#read();
+    const store = await this.read();
     const c = this.#cluster(store);
     if (c.meta.version !== u.version) throw conflict(`update out of sequence: the swarm is at version ${c.meta.version}, the update read version ${u.version}`);
     const changes = [];
@@ -412,7 +418,7 @@ export class LeaderOps {
       if (u.rotateManagerToken) tokens = rotateJoinToken(tokens, 'manager', this.#d.rand);
       changes.push(update('token', { ...t, ...tokens }, t.meta.version));
     }
-    await this.#commit(batch(...changes));
+    await this.commit(batch(...changes));
   }
 }
 

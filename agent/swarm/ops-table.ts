@@ -1,9 +1,10 @@
 // The leader operations by name, as followers forward them ('op' requests)
 // and the daemon's API calls them. Arguments that came over the wire are
 // checked here, at the boundary, with exact messages (STYLE habit 9).
-import { bool, bytes, FieldError, int, nonEmpty, obj, oneOf, opt, recordOf, str, type Check } from '../cluster/store/validate.js';
+import { arrayOf, bool, bytes, FieldError, int, nonEmpty, obj, oneOf, opt, recordOf, str, type Check } from '../cluster/store/validate.js';
 import { invalid } from './errors.js';
 import type { LeaderOps } from './leader-ops.js';
+import type { NetworkCreateRequest } from '../api/types.js';
 
 const checks = {
   join: obj({
@@ -33,6 +34,20 @@ const checks = {
     rotateManagerToken: opt(bool),
   }),
   managerLeave: obj({ nodeId: nonEmpty }),
+  networkCreate: obj({
+    Name: nonEmpty,
+    Driver: opt(oneOf('overlay', 'bridge')),
+    Attachable: opt(bool),
+    Ingress: opt(bool),
+    Internal: opt(bool),
+    IPAM: opt(obj({ Config: opt(arrayOf(obj({ Subnet: opt(str), Gateway: opt(str), IPRange: opt(str) }))) })),
+    Options: opt(recordOf(str)),
+    Labels: opt(recordOf(str)),
+  }),
+  networkList: opt(obj({})),
+  networkInspect: obj({ ref: nonEmpty }),
+  networkRemove: obj({ ref: nonEmpty }),
+  networkPrune: opt(obj({ labels: opt(arrayOf(str)) })),
 } satisfies Record<string, Check<unknown>>;
 
 type Args<N extends keyof typeof checks> = ReturnType<(typeof checks)[N]>;
@@ -47,6 +62,11 @@ export const OPS = {
   swarmInspect: (o: LeaderOps, _a: Args<'swarmInspect'>) => o.swarmInspect(),
   swarmUpdate: (o: LeaderOps, a: Args<'swarmUpdate'>) => o.swarmUpdate(a),
   managerLeave: (o: LeaderOps, a: Args<'managerLeave'>) => o.managerLeave(a.nodeId),
+  networkCreate: (o: LeaderOps, a: Args<'networkCreate'>) => o.networks.create(a as NetworkCreateRequest),
+  networkList: (o: LeaderOps, _a: Args<'networkList'>) => o.networks.list(),
+  networkInspect: (o: LeaderOps, a: Args<'networkInspect'>) => o.networks.inspect(a.ref),
+  networkRemove: (o: LeaderOps, a: Args<'networkRemove'>) => o.networks.remove(a.ref),
+  networkPrune: (o: LeaderOps, a: Args<'networkPrune'>) => o.networks.prune(a?.labels ?? []),
 } as const;
 
 export type OpName = keyof typeof OPS;

@@ -9,7 +9,7 @@ import type { Clock } from '../../shared/clock.js';
 import { UsageError } from '../../shared/errors.js';
 import type { Rand } from '../../shared/rand.js';
 import type { StreamTransport } from '../../shared/transport/types.js';
-import type { NodeInspect, SwarmInfo, SwarmInitRequest, SwarmInspect, SwarmJoinRequest, SwarmSpecInput, NodeUpdateRequest } from '../api/types.js';
+import type { NetworkInspect, NodeInspect, SwarmInfo, SwarmInitRequest, SwarmInspect, SwarmJoinRequest, SwarmSpecInput, NodeUpdateRequest } from '../api/types.js';
 import { CertificateAuthority, DEFAULT_CERT_VALIDITY_MS } from '../cluster/ca/ca.js';
 import { decodeCertificate, encodeCertificate, encodeTbs } from '../cluster/ca/certificate.js';
 import { parseJoinToken } from '../cluster/ca/join-token.js';
@@ -228,6 +228,8 @@ export class SwarmNode {
         nodeId, publicKey: key.publicKey, hostname: this.#o.hostname, addr: st.advertiseAddr, dataAddr, engineVersion: VERSION,
         ca, cert, defaultAddrPool: pools.pools, subnetSize: pools.maskLength, dataPathPort, heartbeatMs, certExpiryMs, keyRotationMs,
       });
+      // docker's swarm init makes the routing mesh's network, 10.0.0.0/24 from the default pool.
+      await m.ops.networks.create({ Name: 'ingress', Ingress: true });
       saveSwarmState(this.#o.stateDir, st, this.#o.io);
     } catch (e) {
       await this.#wipe(false);
@@ -382,6 +384,22 @@ export class SwarmNode {
       rotateWorkerToken,
       rotateManagerToken,
     });
+  }
+
+  networkCreate(req: unknown): Promise<{ Id: string; Warning: string }> {
+    return this.#mgr().leaderOp('networkCreate', (req ?? {}) as object);
+  }
+  networkList(): Promise<NetworkInspect[]> {
+    return this.#mgr().leaderOp('networkList', {});
+  }
+  networkInspect(ref: string): Promise<NetworkInspect> {
+    return this.#mgr().leaderOp('networkInspect', { ref });
+  }
+  networkRemove(ref: string): Promise<void> {
+    return this.#mgr().leaderOp('networkRemove', { ref });
+  }
+  networkPrune(labels: string[]): Promise<{ NetworksDeleted: string[] }> {
+    return this.#mgr().leaderOp('networkPrune', { labels });
   }
 
   /** `self` names this node, as in docker. */

@@ -1,10 +1,10 @@
 // Store objects as the local API shows them (agent/api/types.ts, docker's
 // Node and Swarm objects). Pure: the caller passes who leads and who is
 // reachable.
-import type { NodeInspect, SwarmInspect } from '../api/types.js';
+import type { NetworkInspect, NodeInspect, SwarmInspect } from '../api/types.js';
 import { decodeCertificate } from '../cluster/ca/certificate.js';
 import { caDigest } from '../cluster/ca/ca-root.js';
-import type { ClusterSettings, Node, Token } from '../cluster/store/types.js';
+import type { ClusterSettings, Network, Node, Token } from '../cluster/store/types.js';
 import { DEFAULT_CERT_VALIDITY_MS } from '../cluster/ca/ca.js';
 
 export interface ManagerFacts {
@@ -84,4 +84,35 @@ export function resolveNodeRef(nodes: readonly Node[], ref: string): Node | { er
   if (byPrefix.length === 1) return byPrefix[0]!;
   if (byPrefix.length > 1) return { error: 'ambiguous', message: `node ${ref} is ambiguous (${byPrefix.length} matches)` };
   return { error: 'not-found', message: `node ${ref} not found` };
+}
+
+/** A store network as docker's Network object. */
+export function networkView(n: Network): NetworkInspect {
+  const v: NetworkInspect = {
+    Name: n.name,
+    Id: n.id,
+    Created: iso(n.createdAtMs),
+    Scope: n.driver === 'overlay' ? 'swarm' : 'local',
+    Driver: n.driver,
+    EnableIPv6: false,
+    IPAM: { Driver: 'default', Options: null, Config: [{ Subnet: n.ipam.subnet, Gateway: n.ipam.gateway, ...(n.ipam.ipRange ? { IPRange: n.ipam.ipRange } : {}) }] },
+    Internal: n.internal,
+    Attachable: n.attachable,
+    Ingress: n.ingress,
+    ConfigOnly: false,
+    Options: { ...n.options },
+    Labels: { ...n.labels },
+  };
+  if (n.vni !== undefined) v.VNI = n.vni;
+  return v;
+}
+
+/** The network a reference names, docker's way: exact id, exact name, then a unique id prefix. */
+export function resolveNetworkRef(networks: readonly Network[], ref: string): Network | { error: 'not-found' | 'ambiguous'; message: string } {
+  const exact = networks.find((n) => n.id === ref) ?? networks.find((n) => n.name === ref);
+  if (exact) return exact;
+  const byPrefix = networks.filter((n) => n.id.startsWith(ref));
+  if (byPrefix.length === 1) return byPrefix[0]!;
+  if (byPrefix.length > 1) return { error: 'ambiguous', message: `network ${ref} is ambiguous (${byPrefix.length} matches)` };
+  return { error: 'not-found', message: `network ${ref} not found` };
 }

@@ -42,6 +42,7 @@ const network: Check<Draft<'network'>> = obj({
   internal: bool,
   encrypted: bool,
   mtu: opt(int(1)),
+  createdAtMs: opt(int(0)),
 });
 
 const serviceMode: Check<ServiceMode> = (v, path) => {

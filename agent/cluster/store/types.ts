@@ -66,6 +66,8 @@ export interface Network {
   internal: boolean;
   encrypted: boolean;
   mtu?: number;
+  /** Wall ms of `network create` (proposer's clock). */
+  createdAtMs?: number;
   meta: Meta;
 }
 

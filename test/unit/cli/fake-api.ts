@@ -56,10 +56,22 @@ export async function fake(s: State, routes: Record<string, unknown>): Promise<v
   s.server = server;
 }
 
-/** Run `agent -H unix://SOCK argv...`; its exit code and what it wrote. */
+/** Run `agent -H unix://SOCK argv...`; its exit code and what it wrote. A prompt reads the end of input (''). */
 export async function agent(s: State, ...argv: string[]): Promise<Captured> {
+  return agentWithInput(s, [], ...argv);
+}
+
+/**
+ * As agent(), with stdin: each prompt reads the next of `lines`, and the end
+ * of input ('') once they run out. Those never read are left in `lines`.
+ */
+export async function agentWithInput(s: State, lines: string[], ...argv: string[]): Promise<Captured> {
   let out = '';
   let err = '';
-  const code = await runCli(['-H', `unix://${s.sock}`, ...argv], { out: (x) => void (out += x), err: (x) => void (err += x) });
+  const code = await runCli(['-H', `unix://${s.sock}`, ...argv], {
+    out: (x) => void (out += x),
+    err: (x) => void (err += x),
+    readLine: async () => lines.shift() ?? '',
+  });
   return { code, out, err };
 }

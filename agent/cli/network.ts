@@ -1,0 +1,9 @@
+import { commandGroup } from './group.js';
+import { networkCreate } from './network-create.js';
+import { networkInspect } from './network-inspect.js';
+import { networkLs } from './network-ls.js';
+import { networkPrune } from './network-prune.js';
+import { networkRm } from './network-rm.js';
+
+/** `agent network ...`: the swarm's overlay networks (and local bridges), through the local API. */
+export const network = commandGroup('network', 'Manage networks', [networkCreate, networkInspect, networkLs, networkPrune, networkRm]);
