@@ -90,6 +90,10 @@ async function swarmDemo(bed: TestBed, agents: AgentProcess[], out: (t: string) 
     await new Promise<void>((r2) => setTimeout(r2, 200));
   }
   await show(m, ['node', 'ls'], out);
+  out('\nOverlay networks are swarm objects: subnets from the default pool 10.0.0.0/8, VNIs from 4096 (the data path comes next).\n');
+  await show(rest[0] ?? m, ['network', 'create', '-d', 'overlay', '--attachable', 'demo-front'], out);
+  await show(m, ['network', 'create', '--subnet', '172.28.0.0/16', '--gateway', '172.28.5.254', '--opt', 'encrypted', 'demo-back'], out);
+  await show(m, ['network', 'ls'], out);
   await gossipDemo(agents, out);
   if (rest.length > 1) {
     const wrong = workerToken.slice(0, -5) + (workerToken.endsWith('00000') ? '11111' : '00000');
@@ -143,8 +147,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     out(
       '\nWhat exists today: the agent daemon and its local API, the same binary on Node, Deno and as a single executable, this test bed\n' +
         'of namespace hosts, the control plane (swarm init/join/leave, join tokens, node commands, Raft between managers, all of it over\n' +
-        'authenticated, encrypted channels on 2377) and gossip on 7946 (SWIM membership, NetworkDB tables, a rotating keyring).\n' +
-        'Next: overlay networks, services.\n',
+        'authenticated, encrypted channels on 2377), gossip on 7946 (SWIM membership, NetworkDB tables, a rotating keyring), and\n' +
+        'overlay network objects with IPAM. Next: the overlay data path, services.\n',
     );
     if (opts.keep) {
       out(`\nThe cluster is up. Try: agent -H unix://${agents[0]!.socket} info\nPress Ctrl-C to tear it down.\n`);

@@ -51,6 +51,7 @@ t('agent demo shows hosts, agents, reachability and a partition, then leaves not
   match(r.out, /\w+ \*\s+h0\s+Ready\s+Active\s+Leader/);
   match(r.out, /\s+h2\s+Ready\s+Active\s+\S/);
   match(r.out, /refused the join: invalid join token/);
+  match(r.out, /\n  NETWORK ID\s+NAME\s+DRIVER\s+SCOPE\n(  \w{12}\s+\S+\s+overlay\s+swarm\n){3}/);
   match(r.out, /h2\s+192\.0\.2\.12:7946\s+3\/3\s+\d/);
   match(r.out, /an entry written on h0 is on h2 after \d+ ms:\n\s+KEY\s+VALUE\s+OWNER\n\s+10\.0\.1\.2\s+mac 02:42:0a:00:01:02 vtep h0/);
   match(r.out, /no namespace, link or temp dir of tb\w+-0 is left/);
