@@ -313,8 +313,13 @@ export class GossipNode {
     this.#streams.add(s);
     s.write(encodeFrame(sealed));
     if (!wantReply) {
+      // Half-close and let the peer finish; a peer that never closes its side is cut off after the timeout.
+      const cut = this.#o.clock.after(timeoutMs, () => s.destroy());
       s.end();
-      s.onClose(() => this.#streams.delete(s));
+      s.onClose(() => {
+        cut.cancel();
+        this.#streams.delete(s);
+      });
       return undefined;
     }
     return new Promise<Uint8Array | undefined>((resolve) => {
