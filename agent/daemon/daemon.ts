@@ -52,7 +52,9 @@ export class Daemon {
       raftConfig: opts.raftConfig ?? defaultRaftConfig(),
       log: opts.log,
       udp: udpTransport(),
-      gossip: { swim: swimLan(), networkDb: networkDbLan() },
+      // memberlist's 1,400-byte datagrams assume a 1,500-byte link; this fleet's underlays may be 1,400
+      // (REFERENCE: this machine's NIC), so leave room for the IPv4 and UDP headers and never fragment.
+      gossip: { swim: { ...swimLan(), udpPacketBytes: 1_372 }, networkDb: networkDbLan() },
     });
     this.#api
       .route('GET', '/_ping', () => new Text('OK'))

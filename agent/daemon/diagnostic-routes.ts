@@ -10,21 +10,13 @@
 //   GET    /diagnostic/networkdb/table?network=N&table=T   [{Key, Value, Owner, LamportTime}]
 import { ApiError, UsageError } from '../../shared/errors.js';
 import type { ApiServer, Request } from '../api/server.js';
-import { FieldError, nonEmpty, obj, type Check } from '../cluster/store/validate.js';
+import { body } from './request-body.js';
+import { nonEmpty, obj, str } from '../cluster/store/validate.js';
 import { NetworkDbError } from '../gossip/networkdb/index.js';
 import type { GossipNode } from '../gossip/gossip-node.js';
 
 const attachment = obj({ Network: nonEmpty, Endpoint: nonEmpty });
-const entry = obj({ Network: nonEmpty, Table: nonEmpty, Key: nonEmpty, Value: (v, p) => (typeof v === 'string' ? v : nonEmpty(v, p)) });
-
-function body<T>(check: Check<T>, req: Request): T {
-  try {
-    return check(req.body ?? {}, 'body');
-  } catch (e) {
-    if (e instanceof FieldError) throw new UsageError(e.message);
-    throw e;
-  }
-}
+const entry = obj({ Network: nonEmpty, Table: nonEmpty, Key: nonEmpty, Value: str });
 
 function param(req: Request, name: string): string {
   const v = req.query.get(name);

@@ -3,7 +3,8 @@
 // plane errors become one-line API errors with a status.
 import { ApiError, UsageError } from '../../shared/errors.js';
 import type { ApiServer, Request } from '../api/server.js';
-import { arrayOf, bool, FieldError, int, obj, oneOf, opt, recordOf, str, type Check } from '../cluster/store/validate.js';
+import { body } from './request-body.js';
+import { arrayOf, bool, int, obj, oneOf, opt, recordOf, str } from '../cluster/store/validate.js';
 import { statusOf } from '../swarm/errors.js';
 import { ChannelClosedError, RemoteError } from '../swarm/rpc.js';
 import type { SwarmNode } from '../swarm/swarm-node.js';
@@ -40,15 +41,6 @@ const nodeUpdateBody = obj({
   Availability: opt(oneOf('active', 'pause', 'drain')),
   Labels: opt(recordOf(str)),
 });
-
-function body<T>(check: Check<T>, req: Request): T {
-  try {
-    return check(req.body ?? {}, 'body');
-  } catch (e) {
-    if (e instanceof FieldError) throw new UsageError(e.message);
-    throw e;
-  }
-}
 
 function version(req: Request): number {
   const v = req.query.get('version');

@@ -3,6 +3,7 @@
 import type { SimNode, SimSpec } from './runner.js';
 import { toySpec } from './toy.js';
 import { raftSpec } from './raft.js';
+import { swimSpec } from './gossip/swim-memnet.js';
 
 export interface RegisteredSim {
   description: string;
@@ -15,6 +16,7 @@ export const simulations: Record<string, RegisteredSim> = {
   raft5: { description: '5 Raft managers, same workload and faults', spec: () => raftSpec({ managers: 5 }) },
   raft7: { description: '7 Raft managers, same workload and faults', spec: () => raftSpec({ managers: 7 }) },
   'raft3-stale-reads': { description: 'raft3 with a deliberate bug (reads skip read-index): must fail', spec: () => raftSpec({ managers: 3, bug: 'stale-reads' }) },
+  swim: { description: '16 SWIM nodes over MemNet (UDP packets, TCP push-pull) under partitions, loss bursts, crashes and restarts', spec: () => swimSpec() },
 };
 
 export { runSeeds, runSim, SimFailure, rerunCommand, pinnedSeed } from './runner.js';

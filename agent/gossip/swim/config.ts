@@ -119,6 +119,14 @@ export function testConfig(): SwimConfig {
   };
 }
 
+// memberlist pushPullScale: beyond 32 members the push-pull period grows with
+// log2(n), so a big cluster's TCP load stays flat.
+const PUSH_PULL_SCALE_THRESHOLD = 32;
+export function pushPullIntervalFor(intervalMs: number, n: number): number {
+  if (n <= PUSH_PULL_SCALE_THRESHOLD) return intervalMs;
+  return intervalMs * (Math.ceil(Math.log2(n) - Math.log2(PUSH_PULL_SCALE_THRESHOLD)) + 1);
+}
+
 function positiveInt(name: keyof SwimConfig, v: number, min = 1): void {
   if (!Number.isSafeInteger(v) || v < min) throw new RangeError(`SwimConfig.${name}: expected an integer >= ${min}, got ${v}`);
 }

@@ -30,9 +30,7 @@ export function suspicionTimeoutMs(confirmations: number, k: number, minMs: numb
 }
 
 export class Suspicion {
-  /** This node's own probe of the suspect failed during this suspicion (it is not only hearsay). */
-  witnessed = false;
-  /** The deadline passed on hearsay alone and a verification probe is pending. */
+  /** The deadline passed; a verification probe of the suspect is pending. */
   expired = false;
   readonly #k: number;
   readonly #minMs: number;

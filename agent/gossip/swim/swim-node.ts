@@ -41,10 +41,11 @@
 // incarnation numbers order every statement about a member (SWIM §4.2).
 import { Awareness } from './awareness.js';
 import { BroadcastQueue, retransmitLimit } from './broadcast-queue.js';
-import { validateSwimConfig, type SwimConfig } from './config.js';
+import { pushPullIntervalFor, validateSwimConfig, type SwimConfig } from './config.js';
 import { DeadlineHeap } from './deadline-heap.js';
 import type { Alive, Dead, MemberState, NodeId, PushPullMember, PushPullState, SimpleMessage, Suspect, SwimMessage } from './messages.js';
 import { COMPOUND_HEADER_BYTES, COMPOUND_PART_OVERHEAD_BYTES, decodePacket, encodedSize, isHostPort, MAX_COMPOUND_PARTS, MAX_ID_BYTES, utf8Length } from './packet-wire.js';
+import type { MemberEventType, MemberInfo, SwimOutput, SwimStats } from './outputs.js';
 import { Suspicion, suspicionMinMs } from './suspicion.js';
 import type { Rand } from '../../../shared/rand.js';
 
@@ -56,69 +57,6 @@ export interface SwimNodeOptions {
   config: SwimConfig;
   /** Draws probe order, gossip targets and timer staggers; seededRand(seed) in tests. */
   rand: Rand;
-}
-
-/** A member as the layer above sees it. */
-export interface MemberInfo {
-  readonly id: NodeId;
-  readonly addr: string;
-  readonly incarnation: number;
-  readonly state: MemberState;
-}
-
-/**
- * join: first heard of, or back from dead/left. update: an alive member's
- * incarnation rose (it refuted something, or restarted). suspect, alive
- * (suspicion refuted), dead (failure detected), leave (said goodbye).
- */
-export type MemberEventType = 'join' | 'update' | 'suspect' | 'alive' | 'dead' | 'leave';
-
-export interface MemberEvent {
-  type: MemberEventType;
-  member: MemberInfo;
-}
-
-export interface OutPacket {
-  to: string;
-  msg: SwimMessage;
-}
-
-export interface OutPushPull {
-  to: string;
-  state: PushPullState;
-}
-
-export interface UserDelivery {
-  from: string;
-  payload: Uint8Array;
-}
-
-export interface SwimOutput {
-  packets: OutPacket[];
-  pushPulls: OutPushPull[];
-  events: MemberEvent[];
-  userMessages: UserDelivery[];
-}
-
-/** Counters; the data path drops and counts (STYLE habit 8). */
-export interface SwimStats {
-  packetsIn: number;
-  packetsOut: number;
-  /** Datagrams that did not decode, or compounds nested in compounds. */
-  malformed: number;
-  /** Pings for another node id, ping-reqs to probe ourselves. */
-  misdirected: number;
-  /** Alive messages claiming a live member's id from another address. */
-  conflicts: number;
-  probes: number;
-  /** Probes that ended with this node suspecting the target. */
-  probeFailures: number;
-  /** Probes that needed ping-req helpers. */
-  indirectProbes: number;
-  nacksIn: number;
-  refutes: number;
-  pushPullsOut: number;
-  pushPullsIn: number;
 }
 
 interface Member {
@@ -161,14 +99,6 @@ interface Relay {
 // ended and never count.
 const NACK_AFTER_TIMEOUT_FRACTION = 0.8;
 
-// memberlist pushPullScale: beyond 32 members the push-pull period grows with
-// log2(n), so a big cluster's TCP load stays flat.
-const PUSH_PULL_SCALE_THRESHOLD = 32;
-export function pushPullIntervalFor(intervalMs: number, n: number): number {
-  if (n <= PUSH_PULL_SCALE_THRESHOLD) return intervalMs;
-  return intervalMs * (Math.ceil(Math.log2(n) - Math.log2(PUSH_PULL_SCALE_THRESHOLD)) + 1);
-}
-
 const SEQ_MOD = 0x1_0000_0000;
 
 export class SwimNode {
@@ -185,9 +115,10 @@ export class SwimNode {
   #probeList: Member[] = [];
   #probeIndex = 0;
   #deadList: Member[] = [];
-  /** Suspects whose timer ran out on hearsay alone: probed by this node before they are declared dead. */
+  /** Suspects whose timer ran out: probed once more, first thing next round, before they are declared dead. */
   #verify: Member[] = [];
-  /** Set while a compound is handled when one of its parts accused this node; the ack then carries our alive. */
+  /** While a datagram is handled: it holds a ping, and whether another part accused this node (the ack then carries our alive). */
+  #packetHasPing = false;
   #accusedInPacket = false;
   #alive = 1;
   #live = 1; // alive + suspect, this node included
@@ -218,6 +149,8 @@ export class SwimNode {
     indirectProbes: 0,
     nacksIn: 0,
     refutes: 0,
+    corrections: 0,
+    verifications: 0,
     pushPullsOut: 0,
     pushPullsIn: 0,
   };
@@ -359,6 +292,7 @@ export class SwimNode {
     // caused; a ping that came with an accusation of this node (Lifeguard's
     // buddy system) is answered with our alive in the same datagram.
     this.#accusedInPacket = false;
+    this.#packetHasPing = msg.parts.some((p) => p.type === 'ping');
     for (const part of msg.parts) {
       if ((part as SwimMessage).type === 'compound') {
         this.#stats.malformed++;
@@ -368,6 +302,7 @@ export class SwimNode {
     }
     for (const part of msg.parts) if (part.type === 'ping') this.#handle(fromAddr, part, nowMs);
     this.#accusedInPacket = false;
+    this.#packetHasPing = false;
   }
 
   /** A peer's push-pull arrived over TCP: merge it, and return our state (after the merge) to send back. */
@@ -505,7 +440,7 @@ export class SwimNode {
     // Lifeguard: missing nacks mean our own links are bad, not the target's.
     this.#awareness.apply(p.expectedNacks > 0 ? Math.max(0, p.expectedNacks - p.nacks) : 1);
     this.#stats.probeFailures++;
-    this.#suspect({ type: 'suspect', incarnation: p.incarnation, node: p.target.id, from: this.id }, now, true);
+    this.#suspect({ type: 'suspect', incarnation: p.incarnation, node: p.target.id, from: this.id }, now, undefined, true);
   }
 
   #probeAcked(now: number): void {
@@ -524,7 +459,10 @@ export class SwimNode {
   #nextProbeTarget(now: number): Member | undefined {
     while (this.#verify.length > 0) {
       const m = this.#verify.shift()!;
-      if (m.state === 'suspect' && m.suspicion?.expired === true) return m;
+      if (m.state === 'suspect' && m.suspicion?.expired === true) {
+        this.#stats.verifications++;
+        return m;
+      }
     }
     for (let checked = 0; checked <= this.#probeList.length; checked++) {
       if (this.#probeIndex >= this.#probeList.length) {
@@ -575,15 +513,19 @@ export class SwimNode {
       const { member, suspicion } = this.#suspicionHeap.pop()!;
       // Refuted, declared dead, reaped, re-armed or confirmed to an earlier deadline since.
       if (member.suspicion !== suspicion || suspicion.expired || suspicion.deadlineMs > now) continue;
-      if (suspicion.witnessed) {
+      if (suspicion.confirmations >= suspicion.k) {
+        // The accuser and k independent members all failed to reach it.
         this.#dead({ type: 'dead', incarnation: member.incarnation, node: member.id, from: this.id }, now);
-      } else {
-        // Only hearsay so far: a bystander may simply have missed the
-        // refutation's epidemic. Probe the suspect first (next round); it is
-        // declared dead only if that probe fails too.
-        suspicion.expired = true;
-        this.#verify.push(member);
+        continue;
       }
+      // Weaker evidence (one accuser, or too few confirmations): one more
+      // look before a death. The suspect is probed first thing next round
+      // (the probe carries the suspicion, so a live suspect answers with its
+      // refutation) and declared dead only if that probe fails. This node
+      // may simply have missed the refutation's epidemic: at 10% loss and
+      // 1,000 members that happens a few times an hour.
+      suspicion.expired = true;
+      this.#verify.push(member);
     }
   }
 
@@ -637,13 +579,13 @@ export class SwimNode {
         return;
       }
       case 'suspect':
-        this.#suspect(m, now);
+        this.#suspect(m, now, from);
         return;
       case 'alive':
-        this.#aliveMsg(m, now);
+        this.#aliveMsg(m, now, from);
         return;
       case 'dead':
-        this.#dead(m, now);
+        this.#dead(m, now, from);
         return;
       case 'user':
         this.#out.userMessages.push({ from, payload: m.payload });
@@ -653,10 +595,16 @@ export class SwimNode {
 
   // ---- membership state (memberlist aliveNode/suspectNode/deadNode) --------
 
-  #aliveMsg(a: Alive, now: number): void {
+  // `from` is the address a gossiped statement came from (undefined for
+  // push-pull merges, whose reply already carries our view).
+
+  #aliveMsg(a: Alive, now: number, from?: string): void {
     if (a.node === this.id) {
       if (this.#left) return;
-      if (a.incarnation < this.#self.incarnation) return;
+      if (a.incarnation < this.#self.incarnation) {
+        this.#correct(from, this.#self);
+        return;
+      }
       if (a.incarnation === this.#self.incarnation && a.addr === this.addr) return;
       // Someone holds a newer (or different) statement of us: an older life of
       // this node, or an impostor. Outbid it.
@@ -688,7 +636,10 @@ export class SwimNode {
       }
       reclaimed = true;
     }
-    if (!reclaimed && a.incarnation <= m.incarnation) return;
+    if (!reclaimed && a.incarnation <= m.incarnation) {
+      if (a.incarnation < m.incarnation) this.#correct(from, m);
+      return;
+    }
     const old = m.state;
     m.suspicion = undefined;
     m.incarnation = a.incarnation;
@@ -699,21 +650,23 @@ export class SwimNode {
     this.#emit(old === 'alive' ? 'update' : old === 'suspect' ? 'alive' : 'join', m);
   }
 
-  #suspect(s: Suspect, now: number, witnessed = false): void {
+  /** ownProbe: our own probe of the member just failed. */
+  #suspect(s: Suspect, now: number, from?: string, ownProbe = false): void {
     const m = this.#members.get(s.node);
     if (m === this.#self) {
-      this.#accused(s.incarnation);
+      this.#accused(s.incarnation, from);
       return;
     }
-    if (m === undefined || s.incarnation < m.incarnation) return;
+    if (m === undefined) return;
+    if (s.incarnation < m.incarnation) {
+      this.#correct(from, m);
+      return;
+    }
     if (m.suspicion !== undefined) {
-      if (witnessed) {
-        m.suspicion.witnessed = true;
-        if (m.suspicion.expired) {
-          // The verification probe failed as well.
-          this.#dead({ type: 'dead', incarnation: m.incarnation, node: m.id, from: this.id }, now);
-          return;
-        }
+      if (ownProbe && m.suspicion.expired) {
+        // The verification probe failed as well.
+        this.#dead({ type: 'dead', incarnation: m.incarnation, node: m.id, from: this.id }, now);
+        return;
       }
       // Lifeguard: an independent accuser shortens the timer; pass it on so others count it too.
       if (m.suspicion.confirm(s.from)) {
@@ -733,19 +686,22 @@ export class SwimNode {
     const k = n - 2 < c.suspicionMult - 2 ? 0 : c.suspicionMult - 2;
     const min = suspicionMinMs(c.suspicionMult, n, c.probeIntervalMs);
     const sus = new Suspicion(s.from, k, min, c.suspicionMaxTimeoutMult * min, now);
-    sus.witnessed = witnessed;
     m.suspicion = sus;
     this.#suspicionHeap.push(sus.deadlineMs, { member: m, suspicion: sus });
     this.#emit('suspect', m);
   }
 
-  #dead(d: Dead, now: number): void {
+  #dead(d: Dead, now: number, from?: string): void {
     const m = this.#members.get(d.node);
     if (m === this.#self) {
-      this.#accused(d.incarnation);
+      this.#accused(d.incarnation, from);
       return;
     }
-    if (m === undefined || d.incarnation < m.incarnation) return;
+    if (m === undefined) return;
+    if (d.incarnation < m.incarnation) {
+      this.#correct(from, m);
+      return;
+    }
     m.suspicion = undefined;
     if (m.state === 'dead' || m.state === 'left') return;
     this.#enqueue(d, m.id);
@@ -757,15 +713,29 @@ export class SwimNode {
 
   /**
    * Someone says this node is suspect or dead at incarnation `inc`. A current
-   * accusation is refuted; a stale one (we already outbid it) means the
-   * sender missed our refutation, so it is gossiped afresh. Either way a ping
-   * in the same datagram is answered with our alive.
+   * accusation is refuted. A stale one (we already outbid it) means the
+   * sender missed our refutation: it is told directly. Either way a ping in
+   * the same datagram is answered with our alive.
    */
-  #accused(inc: number): void {
+  #accused(inc: number, from: string | undefined): void {
     if (this.#left) return;
     this.#accusedInPacket = true;
     if (inc >= this.#self.incarnation) this.#refute(inc);
-    else this.#enqueue(this.#selfAlive(), this.id);
+    else if (!this.#packetHasPing) this.#correct(from, this.#self);
+  }
+
+  /**
+   * The sender gossiped a statement about m older than our alive one. While
+   * we are still spreading that alive ourselves the epidemic is under way
+   * and will reach the sender too. Once we are done with it, a sender still
+   * that far behind missed the epidemic (SWIM's reaches everyone only with
+   * high probability): send it the newer statement directly, so it stops
+   * spreading the stale one and drops a suspicion we know was refuted.
+   */
+  #correct(to: string | undefined, m: Member): void {
+    if (to === undefined || m.state !== 'alive' || this.#queue.has(`m:${m.id}`)) return;
+    this.#stats.corrections++;
+    this.#send(to, { type: 'alive', incarnation: m.incarnation, node: m.id, addr: m.addr });
   }
 
   #selfAlive(): Alive {

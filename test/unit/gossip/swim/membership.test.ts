@@ -61,6 +61,35 @@ t('a suspicion at an older incarnation is stale: no new incarnation, but a ping 
   ]);
 });
 
+t('stale gossip is corrected at its source once the epidemic is over: whoever holds a newer alive tells the sender', () => {
+  const net = cluster(['a', 'b', 'c']);
+  const a = net.node('a');
+  a.receivePacket(addr('b'), { type: 'alive', incarnation: 3, node: 'b', addr: addr('b') }, 0);
+  // While a still spreads "b alive at 3" itself, a stale sender will hear it from the epidemic.
+  a.receivePacket(addr('c'), { type: 'suspect', incarnation: 2, node: 'b', from: 'c' }, 0);
+  is(a.stats().corrections, 0);
+  // Once a is done spreading it, c still gossiping "b suspect at 2" missed it: a answers c directly.
+  net.run(5_000, { tick: ['a'] });
+  is(a.queuedBroadcasts, 0);
+  a.drain();
+  a.receivePacket(addr('c'), { type: 'suspect', incarnation: 2, node: 'b', from: 'c' }, net.now);
+  is(a.member('b')!.state, 'alive');
+  // (b itself heard "b alive at 3" from a meanwhile, and outbid it.)
+  const inc = a.member('b')!.incarnation;
+  ok(inc >= 3);
+  const out = a.drain().packets;
+  equal(out.map((p) => [p.to, parts({ from: a.addr, to: p.to, msg: p.msg })[0]]), [[addr('c'), { type: 'alive', incarnation: inc, node: 'b', addr: addr('b') }]]);
+  is(a.stats().corrections, 1);
+  // The same for a stale accusation of a itself (no ping in the datagram to answer).
+  a.receivePacket(addr('c'), { type: 'suspect', incarnation: 0, node: 'a', from: 'c' }, net.now);
+  is(a.incarnation, 1);
+  net.run(10_000, { tick: ['a'] });
+  a.drain();
+  a.receivePacket(addr('c'), { type: 'dead', incarnation: 0, node: 'a', from: 'c' }, net.now);
+  is(a.incarnation, 1);
+  equal(a.drain().packets.map((p) => parts({ from: a.addr, to: p.to, msg: p.msg })[0]), [{ type: 'alive', incarnation: 1, node: 'a', addr: addr('a') }]);
+});
+
 t('leave: the goodbye is gossiped at once, others mark the node left, and it never refutes', () => {
   const net = cluster(['a', 'b', 'c']);
   const b = net.node('b');

@@ -3,7 +3,7 @@
 // shrink with independent confirmations, and our verification of hearsay
 // suspicions before they become deaths.
 import { suite, equal, is, ok } from '../../../harness.js';
-import { suspicionMinMs, suspicionTimeoutMs, type SwimMessage } from '../../../../agent/gossip/swim/index.js';
+import { lanConfig, suspicionMinMs, suspicionTimeoutMs, type SwimMessage } from '../../../../agent/gossip/swim/index.js';
 import { Suspicion } from '../../../../agent/gossip/swim/suspicion.js';
 import { cluster, parts, type SwimNet, type Wire } from './swim-net.js';
 
@@ -36,6 +36,8 @@ t('Suspicion: the first accuser and repeated accusers do not count; the deadline
 });
 
 const NAMES = 'abcdefghijk'.split(''); // 11 members: min 4164 ms, max 24984 ms, k = 2
+// Health pinned at 0 (a multiplier of at most 1), so every round lasts exactly 1 s here; awareness has its own tests.
+const CFG = { ...lanConfig(), awarenessMaxMultiplier: 1 };
 
 /** a probes someone, who from then on is silent; only a's timers run. Returns the silent one's name and when a suspected it. */
 function silenceFirstTarget(net: SwimNet): { x: string; t1: number; keep: (w: Wire) => boolean } {
@@ -50,21 +52,43 @@ function silenceFirstTarget(net: SwimNet): { x: string; t1: number; keep: (w: Wi
   return { x, t1: t0 + 1_000, keep };
 }
 
-t('suspect -> dead, to the millisecond: the own probe fails at t1, dead at t1 + max (no confirmations)', () => {
-  const net = cluster(NAMES);
+/** Run a alone until it declares x dead; returns when, and when it sent its last ping to x before that. */
+function untilDead(net: SwimNet, x: string, keep: (w: Wire) => boolean, limit: number): { deadAt: number; lastPingToX: number } {
+  const a = net.node('a');
+  const xa = net.node(x).addr;
+  let deadAt = -1;
+  let lastPingToX = -1;
+  net.run(limit, {
+    tick: ['a'],
+    keep: (w) => {
+      if (deadAt < 0 && w.from === a.addr && w.to === xa && parts(w).some((m) => m.type === 'ping')) lastPingToX = net.now;
+      return keep(w);
+    },
+    after: () => {
+      if (deadAt < 0 && a.member(x)!.state === 'dead') deadAt = net.now;
+    },
+  });
+  return { deadAt, lastPingToX };
+}
+
+t('suspect -> dead, to the millisecond: own probe fails at t1; deadline t1 + max; one verification round; dead', () => {
+  const net = cluster(NAMES, CFG);
   const { x, t1, keep } = silenceFirstTarget(net);
   const a = net.node('a');
   is(a.suspicionDeadlineMs(x), t1 + 24_984);
-  net.run(t1 + 24_983, { tick: ['a'], keep });
-  is(a.member(x)!.state, 'suspect');
   net.run(t1 + 24_984, { tick: ['a'], keep });
-  is(a.member(x)!.state, 'dead');
+  is(a.member(x)!.state, 'suspect', 'at the deadline: suspect still, a verification probe is due');
+  // a's rounds start every 1000 ms from t1: the next one, at t1 + 25000, probes x; it fails at t1 + 26000.
+  const r = untilDead(net, x, keep, t1 + 30_000);
+  is(r.lastPingToX, t1 + 25_000);
+  is(r.deadAt, t1 + 26_000);
   equal(net.seen('a', x), [`suspect:${x}@0`, `dead:${x}@0`]);
   is(a.aliveCount(), 10);
+  is(a.stats().verifications, 1);
 });
 
-t('independent confirmations shorten it: one at t1 + 2 s -> t1 + 11848; a second -> t1 + 4164', () => {
-  const net = cluster(NAMES);
+t('independent confirmations shorten it: one at t1 + 2 s -> deadline t1 + 11848; a second -> t1 + 4164, dead then', () => {
+  const net = cluster(NAMES, CFG);
   const { x, t1, keep } = silenceFirstTarget(net);
   const a = net.node('a');
   const suspect = (from: string): SwimMessage => ({ type: 'suspect', incarnation: 0, node: x, from });
@@ -77,14 +101,30 @@ t('independent confirmations shorten it: one at t1 + 2 s -> t1 + 11848; a second
   is(a.suspicionDeadlineMs(x), t1 + 11_848);
   a.receivePacket(net.node('d').addr, suspect('d'), net.now);
   is(a.suspicionDeadlineMs(x), t1 + 4_164);
+  // With all k confirmations the evidence is strong: dead at the deadline itself, no verification round.
   net.run(t1 + 4_163, { tick: ['a'], keep });
   is(a.member(x)!.state, 'suspect');
   net.run(t1 + 4_164, { tick: ['a'], keep });
   is(a.member(x)!.state, 'dead');
+  is(a.stats().verifications, 0);
+});
+
+t('one confirmation of two is not enough evidence: at t1 + 11848 the suspect gets a verification round first', () => {
+  const net = cluster(NAMES, CFG);
+  const { x, t1, keep } = silenceFirstTarget(net);
+  const a = net.node('a');
+  net.run(t1 + 2_000, { tick: ['a'], keep });
+  a.receivePacket(net.node('c').addr, { type: 'suspect', incarnation: 0, node: x, from: 'c' }, net.now);
+  is(a.suspicionDeadlineMs(x), t1 + 11_848);
+  // Deadline at t1 + 11848; the verification round starts at t1 + 12000 and fails at t1 + 13000.
+  const r = untilDead(net, x, keep, t1 + 20_000);
+  is(r.lastPingToX, t1 + 12_000);
+  is(r.deadAt, t1 + 13_000);
+  is(a.stats().verifications, 1);
 });
 
 t('a new confirmation is passed on with its own accuser, so others can count it too', () => {
-  const net = cluster(NAMES);
+  const net = cluster(NAMES, CFG);
   const { x } = silenceFirstTarget(net);
   const a = net.node('a');
   net.packets = [];
@@ -113,7 +153,7 @@ function hearsay(net: SwimNet, x: string): { t0: number } {
 }
 
 t('hearsay is verified: past its deadline a bystander probes the suspect, and declares it dead only when that probe fails', () => {
-  const net = cluster(NAMES);
+  const net = cluster(NAMES, CFG);
   const b = net.node('b');
   const x = 'k';
   const xa = net.node(x).addr;
@@ -141,7 +181,7 @@ t('hearsay is verified: past its deadline a bystander probes the suspect, and de
 });
 
 t('hearsay about a live node: the verification probe is answered with its refutation, nobody dies', () => {
-  const net = cluster(NAMES);
+  const net = cluster(NAMES, CFG);
   const b = net.node('b');
   const x = 'k';
   const xa = net.node(x).addr;
