@@ -34,6 +34,7 @@
 // numbers are only ever appended, never renumbered or reused. The *Bytes
 // size functions are exact; the core packs datagrams with them without
 // encoding, and a test holds them to the encoder.
+import { ByteReader, ByteWriter, utf8Length, type ByteCursorFault } from '../../../shared/wire/byte-cursor.js';
 
 export const MessageType = {
   tableGossip: 1,
@@ -136,23 +137,7 @@ export class NetworkDbWireError extends Error {
   override name = 'NetworkDbWireError';
 }
 
-const utf8Encoder = new TextEncoder();
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
-
-/** UTF-8 length of s without encoding it (a lone surrogate counts 3, as TextEncoder writes U+FFFD). */
-export function utf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      n += 4;
-      i++;
-    } else n += 3;
-  }
-  return n;
-}
+export { utf8Length };
 
 const str8Bytes = (s: string) => STR8_LENGTH_BYTES + utf8Length(s);
 
@@ -202,41 +187,6 @@ export function encodedSize(m: NetworkDbMessage): number {
 
 // ---- encoding ------------------------------------------------------------
 
-class Writer {
-  readonly buf: Uint8Array;
-  readonly view: DataView;
-  off = 0;
-  constructor(n: number) {
-    this.buf = new Uint8Array(n);
-    this.view = new DataView(this.buf.buffer);
-  }
-  u8(v: number): void {
-    this.buf[this.off++] = v;
-  }
-  u16(v: number): void {
-    this.view.setUint16(this.off, v, false);
-    this.off += 2;
-  }
-  u32(v: number): void {
-    this.view.setUint32(this.off, v, false);
-    this.off += 4;
-  }
-  u64(v: number): void {
-    this.view.setUint32(this.off, Math.floor(v / 0x1_0000_0000), false);
-    this.view.setUint32(this.off + 4, v >>> 0, false);
-    this.off += 8;
-  }
-  str8(s: string): void {
-    const r = utf8Encoder.encodeInto(s, this.buf.subarray(this.off + 1));
-    this.buf[this.off] = r.written;
-    this.off += 1 + r.written;
-  }
-  bytes(b: Uint8Array): void {
-    this.buf.set(b, this.off);
-    this.off += b.length;
-  }
-}
-
 function checkStr(fn: string, what: string, s: string, max: number): void {
   const n = utf8Length(s);
   if (n < 1 || n > max) throw new RangeError(`${fn}: ${what} must be 1..${max} bytes of UTF-8, got ${n}`);
@@ -246,7 +196,7 @@ function checkLtime(fn: string, what: string, v: number, min: number): void {
   if (!Number.isSafeInteger(v) || v < min) throw new RangeError(`${fn}: ${what} must be an integer in ${min}..2^53-1, got ${v}`);
 }
 
-function writeBatch(w: Writer, b: Batch): void {
+function writeBatch(w: ByteWriter, b: Batch): void {
   const fn = 'encodeMessage';
   checkStr(fn, 'network id', b.nid, MAX_NETWORK_ID_BYTES);
   if (b.owners.length > MAX_OWNERS) throw new RangeError(`${fn}: at most ${MAX_OWNERS} owners per batch, got ${b.owners.length}`);
@@ -288,7 +238,7 @@ function writeBatch(w: Writer, b: Batch): void {
   }
 }
 
-function writeRecord(w: Writer, r: NetworkRecord): void {
+function writeRecord(w: ByteWriter, r: NetworkRecord): void {
   checkStr('encodeMessage', 'node', r.node, MAX_NODE_ID_BYTES);
   checkStr('encodeMessage', 'network id', r.nid, MAX_NETWORK_ID_BYTES);
   checkLtime('encodeMessage', 'ltime', r.ltime, 1);
@@ -300,7 +250,7 @@ function writeRecord(w: Writer, r: NetworkRecord): void {
 
 /** Encodes a message; throws RangeError for a field out of range (a caller bug, never a peer's). */
 export function encodeMessage(m: NetworkDbMessage): Uint8Array {
-  const w = new Writer(encodedSize(m));
+  const w = new ByteWriter(encodedSize(m));
   w.u8(MessageType[m.type]);
   switch (m.type) {
     case 'tableGossip':
@@ -327,66 +277,26 @@ export function encodeMessage(m: NetworkDbMessage): Uint8Array {
 
 // ---- decoding ------------------------------------------------------------
 
-class Reader {
-  off = 0;
-  readonly view: DataView;
-  constructor(readonly buf: Uint8Array) {
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+/** The cursor's faults, in this codec's words. */
+function wireError(f: ByteCursorFault): NetworkDbWireError {
+  switch (f.kind) {
+    case 'truncated':
+      return new NetworkDbWireError(`truncated ${f.what}`);
+    case 'length':
+      return new NetworkDbWireError(`${f.what} must be 1..${f.max} bytes, got ${f.got}`);
+    case 'utf8':
+      return new NetworkDbWireError(`${f.what} is not UTF-8`);
+    case 'u64':
+      return new NetworkDbWireError(`${f.what} exceeds 2^53-1`);
+    case 'trailing':
+      return new NetworkDbWireError(`${f.have} bytes after the ${f.what} message`);
   }
-  get left(): number {
-    return this.buf.length - this.off;
-  }
-  need(n: number, what: string): void {
-    if (this.left < n) throw new NetworkDbWireError(`truncated ${what}`);
-  }
-  u8(what: string): number {
-    this.need(1, what);
-    return this.buf[this.off++]!;
-  }
-  u16(what: string): number {
-    this.need(2, what);
-    const v = this.view.getUint16(this.off, false);
-    this.off += 2;
-    return v;
-  }
-  u32(what: string): number {
-    this.need(4, what);
-    const v = this.view.getUint32(this.off, false);
-    this.off += 4;
-    return v;
-  }
-  u64(what: string): number {
-    this.need(8, what);
-    const hi = this.view.getUint32(this.off, false);
-    const lo = this.view.getUint32(this.off + 4, false);
-    this.off += 8;
-    if (hi > 0x1f_ffff) throw new NetworkDbWireError(`${what} exceeds 2^53-1`);
-    return hi * 0x1_0000_0000 + lo;
-  }
-  flags(what: string, allowed: number): number {
-    const f = this.u8(`${what} flags`);
-    if ((f & ~allowed) !== 0) throw new NetworkDbWireError(`${what} flags 0x${f.toString(16).padStart(2, '0')} has unknown bits`);
-    return f;
-  }
-  str8(what: string, max: number): string {
-    const n = this.u8(`${what} length`);
-    if (n < 1 || n > max) throw new NetworkDbWireError(`${what} must be 1..${max} bytes, got ${n}`);
-    this.need(n, what);
-    let s: string;
-    try {
-      s = utf8Decoder.decode(this.buf.subarray(this.off, this.off + n));
-    } catch {
-      throw new NetworkDbWireError(`${what} is not UTF-8`);
-    }
-    this.off += n;
-    return s;
-  }
-  bytes(n: number, what: string): Uint8Array {
-    this.need(n, what);
-    const b = this.buf.slice(this.off, this.off + n);
-    this.off += n;
-    return b;
-  }
+}
+
+function readFlags(r: ByteReader, what: string, allowed: number): number {
+  const f = r.u8(`${what} flags`);
+  if ((f & ~allowed) !== 0) throw new NetworkDbWireError(`${what} flags 0x${f.toString(16).padStart(2, '0')} has unknown bits`);
+  return f;
 }
 
 function ltimeAtLeast1(v: number, what: string): number {
@@ -398,14 +308,14 @@ const MIN_OWNER_BYTES = FLAGS_BYTES + LTIME_BYTES + STR8_LENGTH_BYTES + 1;
 const MIN_ENTRY_BYTES = FLAGS_BYTES + OWNER_INDEX_BYTES + LTIME_BYTES + 2 * (STR8_LENGTH_BYTES + 1) + VALUE_LENGTH_BYTES;
 const MIN_RECORD_BYTES = FLAGS_BYTES + LTIME_BYTES + 2 * (STR8_LENGTH_BYTES + 1);
 
-function readBatch(r: Reader): Batch {
+function readBatch(r: ByteReader): Batch {
   const nid = r.str8('network id', MAX_NETWORK_ID_BYTES);
   const ownerCount = r.u16('owner count');
   if (ownerCount * MIN_OWNER_BYTES > r.left) throw new NetworkDbWireError(`owner count ${ownerCount} exceeds the message`);
   const owners: OwnerRecord[] = [];
   const seen = new Set<string>();
   for (let i = 0; i < ownerCount; i++) {
-    const leaving = (r.flags('owner', FLAG_LEAVE) & FLAG_LEAVE) !== 0;
+    const leaving = (readFlags(r, 'owner', FLAG_LEAVE) & FLAG_LEAVE) !== 0;
     const netLtime = ltimeAtLeast1(r.u64('owner network ltime'), 'owner network ltime');
     const node = r.str8('owner', MAX_NODE_ID_BYTES);
     if (seen.has(node)) throw new NetworkDbWireError(`owner ${node} listed twice`);
@@ -416,7 +326,7 @@ function readBatch(r: Reader): Batch {
   if (entryCount * MIN_ENTRY_BYTES > r.left) throw new NetworkDbWireError(`entry count ${entryCount} exceeds the message`);
   const entries: WireEntry[] = [];
   for (let i = 0; i < entryCount; i++) {
-    const tombstone = (r.flags('entry', FLAG_TOMBSTONE) & FLAG_TOMBSTONE) !== 0;
+    const tombstone = (readFlags(r, 'entry', FLAG_TOMBSTONE) & FLAG_TOMBSTONE) !== 0;
     const idx = r.u16('owner index');
     const owner = owners[idx];
     if (owner === undefined) throw new NetworkDbWireError(`owner index ${idx} past ${ownerCount} owners`);
@@ -435,8 +345,8 @@ function readBatch(r: Reader): Batch {
   return { nid, owners, entries };
 }
 
-function readRecord(r: Reader): NetworkRecord {
-  const leaving = (r.flags('record', FLAG_LEAVE) & FLAG_LEAVE) !== 0;
+function readRecord(r: ByteReader): NetworkRecord {
+  const leaving = (readFlags(r, 'record', FLAG_LEAVE) & FLAG_LEAVE) !== 0;
   const ltime = ltimeAtLeast1(r.u64('ltime'), 'ltime');
   const node = r.str8('node', MAX_NODE_ID_BYTES);
   const nid = r.str8('network id', MAX_NETWORK_ID_BYTES);
@@ -445,7 +355,8 @@ function readRecord(r: Reader): NetworkRecord {
 
 /** Decodes and validates; throws NetworkDbWireError on anything but one well-formed message. */
 export function decodeMessage(buf: Uint8Array): NetworkDbMessage {
-  const r = new Reader(buf);
+  // Strings decode as they always have here: a leading U+FEFF is dropped.
+  const r = new ByteReader(buf, { stripBOM: true, fail: wireError });
   const t = r.u8('type');
   let m: NetworkDbMessage;
   switch (t) {
@@ -453,7 +364,7 @@ export function decodeMessage(buf: Uint8Array): NetworkDbMessage {
       m = { type: 'tableGossip', ...readBatch(r) };
       break;
     case MessageType.bulkSync: {
-      const response = (r.flags('bulk sync', FLAG_RESPONSE) & FLAG_RESPONSE) !== 0;
+      const response = (readFlags(r, 'bulk sync', FLAG_RESPONSE) & FLAG_RESPONSE) !== 0;
       const tableLtime = r.u64('table ltime');
       m = { type: 'bulkSync', response, tableLtime, ...readBatch(r) };
       break;
@@ -473,6 +384,6 @@ export function decodeMessage(buf: Uint8Array): NetworkDbMessage {
     default:
       throw new NetworkDbWireError(`unknown message type ${t}`);
   }
-  if (r.left !== 0) throw new NetworkDbWireError(`${r.left} bytes after the ${m.type} message`);
+  r.expectEnd(m.type);
   return m;
 }

@@ -24,6 +24,7 @@
 // where its last field does. Type numbers are only ever appended, never
 // renumbered or reused. encodedSize() is exact; the core fills datagrams with
 // it without encoding, and a test holds it to encodePacket().
+import { ByteReader, ByteWriter, describeFault, utf8Length } from '../../../shared/wire/byte-cursor.js';
 import type { SimpleMessage, SwimMessage } from './messages.js';
 
 export const MessageType = {
@@ -65,23 +66,7 @@ const TYPE_NAME: readonly (SwimMessage['type'] | undefined)[] = (() => {
   return t;
 })();
 
-const utf8Encoder = new TextEncoder();
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-/** UTF-8 length of s without encoding it (lone surrogates count as U+FFFD, as TextEncoder writes them). */
-export function utf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      n += 4;
-      i++;
-    } else n += 3;
-  }
-  return n;
-}
+export { utf8Length };
 
 /** "host:port" with a dotted, named or bracketed-IPv6 host and a port 1..65535 without leading zeros. */
 export function isHostPort(addr: string): boolean {
@@ -123,37 +108,10 @@ export function encodedSize(m: SwimMessage): number {
   }
 }
 
-class Writer {
-  readonly buf: Uint8Array;
-  readonly view: DataView;
-  off = 0;
-  constructor(n: number) {
-    this.buf = new Uint8Array(n);
-    this.view = new DataView(this.buf.buffer);
-  }
-  u8(v: number): void {
-    this.view.setUint8(this.off, v);
-    this.off += 1;
-  }
-  u16(v: number): void {
-    this.view.setUint16(this.off, v, false);
-    this.off += 2;
-  }
-  u32(v: number): void {
-    this.view.setUint32(this.off, v, false);
-    this.off += 4;
-  }
-  str8(what: string, s: string, max: number): void {
-    const n = utf8Length(s);
-    if (n < 1 || n > max) throw new RangeError(`encodePacket: ${what} must be 1..${max} bytes of UTF-8, got ${n}`);
-    this.u8(n);
-    utf8Encoder.encodeInto(s, this.buf.subarray(this.off, this.off + n));
-    this.off += n;
-  }
-  bytes(b: Uint8Array): void {
-    this.buf.set(b, this.off);
-    this.off += b.length;
-  }
+function writeStr8(w: ByteWriter, what: string, s: string, max: number): void {
+  const n = utf8Length(s);
+  if (n < 1 || n > max) throw new RangeError(`encodePacket: ${what} must be 1..${max} bytes of UTF-8, got ${n}`);
+  w.str8(s);
 }
 
 function u32Field(what: string, v: number): number {
@@ -161,12 +119,12 @@ function u32Field(what: string, v: number): number {
   return v;
 }
 
-function writeSimple(w: Writer, m: SimpleMessage): void {
+function writeSimple(w: ByteWriter, m: SimpleMessage): void {
   w.u8(MessageType[m.type]);
   switch (m.type) {
     case 'ping':
       w.u32(u32Field('seq', m.seq));
-      w.str8('target', m.target, MAX_ID_BYTES);
+      writeStr8(w, 'target', m.target, MAX_ID_BYTES);
       return;
     case 'ack':
     case 'nack':
@@ -175,19 +133,19 @@ function writeSimple(w: Writer, m: SimpleMessage): void {
     case 'ping-req':
       w.u32(u32Field('seq', m.seq));
       w.u8(m.nack ? FLAG_NACK : 0);
-      w.str8('target', m.target, MAX_ID_BYTES);
-      w.str8('targetAddr', m.targetAddr, MAX_ADDR_BYTES);
+      writeStr8(w, 'target', m.target, MAX_ID_BYTES);
+      writeStr8(w, 'targetAddr', m.targetAddr, MAX_ADDR_BYTES);
       return;
     case 'suspect':
     case 'dead':
       w.u32(u32Field('incarnation', m.incarnation));
-      w.str8('node', m.node, MAX_ID_BYTES);
-      w.str8('from', m.from, MAX_ID_BYTES);
+      writeStr8(w, 'node', m.node, MAX_ID_BYTES);
+      writeStr8(w, 'from', m.from, MAX_ID_BYTES);
       return;
     case 'alive':
       w.u32(u32Field('incarnation', m.incarnation));
-      w.str8('node', m.node, MAX_ID_BYTES);
-      w.str8('addr', m.addr, MAX_ADDR_BYTES);
+      writeStr8(w, 'node', m.node, MAX_ID_BYTES);
+      writeStr8(w, 'addr', m.addr, MAX_ADDR_BYTES);
       return;
     case 'user':
       if (m.payload.length === 0) throw new RangeError('encodePacket: user payload must not be empty');
@@ -198,7 +156,7 @@ function writeSimple(w: Writer, m: SimpleMessage): void {
 
 /** Encode one message (a compound frames its parts). Throws RangeError on a field out of range. */
 export function encodePacket(m: SwimMessage): Uint8Array {
-  const w = new Writer(encodedSize(m));
+  const w = new ByteWriter(encodedSize(m));
   if (m.type === 'compound') {
     if (m.parts.length < 1 || m.parts.length > MAX_COMPOUND_PARTS) {
       throw new RangeError(`encodePacket: a compound must have 1..${MAX_COMPOUND_PARTS} parts, got ${m.parts.length}`);
@@ -218,57 +176,17 @@ export function encodePacket(m: SwimMessage): Uint8Array {
   return w.buf;
 }
 
-class Reader {
-  readonly view: DataView;
-  off: number;
-  constructor(
-    readonly buf: Uint8Array,
-    start: number,
-    readonly end: number,
-  ) {
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    this.off = start;
-  }
-  need(n: number, what: string): void {
-    if (this.off + n > this.end) throw new SwimWireError(`truncated ${what}: need ${n} bytes at offset ${this.off}, have ${this.end - this.off}`);
-  }
-  u8(what: string): number {
-    this.need(1, what);
-    return this.view.getUint8(this.off++);
-  }
-  u16(what: string): number {
-    this.need(2, what);
-    const v = this.view.getUint16(this.off, false);
-    this.off += 2;
-    return v;
-  }
-  u32(what: string): number {
-    this.need(4, what);
-    const v = this.view.getUint32(this.off, false);
-    this.off += 4;
-    return v;
-  }
-  str8(what: string, max: number): string {
-    const n = this.u8(`${what} length`);
-    if (n < 1 || n > max) throw new SwimWireError(`${what} must be 1..${max} bytes, got ${n}`);
-    this.need(n, what);
-    let s: string;
-    try {
-      s = utf8Decoder.decode(this.buf.subarray(this.off, this.off + n));
-    } catch {
-      throw new SwimWireError(`${what} is not valid UTF-8`);
-    }
-    this.off += n;
-    return s;
-  }
-  addr(what: string): string {
-    const s = this.str8(what, MAX_ADDR_BYTES);
-    if (!isHostPort(s)) throw new SwimWireError(`${what} must be host:port, got ${JSON.stringify(s)}`);
-    return s;
-  }
+function reader(buf: Uint8Array, start: number, end: number): ByteReader {
+  return new ByteReader(buf, { start, end, fail: (f) => new SwimWireError(describeFault(f)) });
 }
 
-function readSimple(r: Reader): SimpleMessage {
+function readAddr(r: ByteReader, what: string): string {
+  const s = r.str8(what, MAX_ADDR_BYTES);
+  if (!isHostPort(s)) throw new SwimWireError(`${what} must be host:port, got ${JSON.stringify(s)}`);
+  return s;
+}
+
+function readSimple(r: ByteReader): SimpleMessage {
   const t = r.u8('type');
   const name = TYPE_NAME[t];
   if (name === undefined) throw new SwimWireError(`unknown message type ${t}`);
@@ -287,7 +205,7 @@ function readSimple(r: Reader): SimpleMessage {
       const seq = r.u32('seq');
       const flags = r.u8('flags');
       if ((flags & ~FLAG_NACK) !== 0) throw new SwimWireError(`ping-req flags has reserved bits set: 0x${flags.toString(16).padStart(2, '0')}`);
-      m = { type: 'ping-req', seq, nack: (flags & FLAG_NACK) !== 0, target: r.str8('target', MAX_ID_BYTES), targetAddr: r.addr('targetAddr') };
+      m = { type: 'ping-req', seq, nack: (flags & FLAG_NACK) !== 0, target: r.str8('target', MAX_ID_BYTES), targetAddr: readAddr(r, 'targetAddr') };
       break;
     }
     case 'suspect':
@@ -295,25 +213,24 @@ function readSimple(r: Reader): SimpleMessage {
       m = { type: name, incarnation: r.u32('incarnation'), node: r.str8('node', MAX_ID_BYTES), from: r.str8('from', MAX_ID_BYTES) };
       break;
     case 'alive':
-      m = { type: 'alive', incarnation: r.u32('incarnation'), node: r.str8('node', MAX_ID_BYTES), addr: r.addr('addr') };
+      m = { type: 'alive', incarnation: r.u32('incarnation'), node: r.str8('node', MAX_ID_BYTES), addr: readAddr(r, 'addr') };
       break;
     case 'user':
-      if (r.off >= r.end) throw new SwimWireError('user payload must not be empty');
-      m = { type: 'user', payload: r.buf.slice(r.off, r.end) };
-      r.off = r.end;
+      if (r.left === 0) throw new SwimWireError('user payload must not be empty');
+      m = { type: 'user', payload: r.bytes(r.left, 'user payload') };
       break;
     case 'compound':
       throw new SwimWireError('compounds do not nest');
   }
-  if (r.off !== r.end) throw new SwimWireError(`${name} has ${r.end - r.off} trailing bytes`);
+  r.expectEnd(name);
   return m;
 }
 
 /** Decode one datagram. Throws SwimWireError (the caller drops and counts it). */
 export function decodePacket(buf: Uint8Array): SwimMessage {
   if (buf.length === 0) throw new SwimWireError('empty packet');
-  if (buf[0] !== MessageType.compound) return readSimple(new Reader(buf, 0, buf.length));
-  const r = new Reader(buf, 1, buf.length);
+  if (buf[0] !== MessageType.compound) return readSimple(reader(buf, 0, buf.length));
+  const r = reader(buf, 1, buf.length);
   const count = r.u8('compound count');
   if (count === 0) throw new SwimWireError('compound with no parts');
   const parts: SimpleMessage[] = [];
@@ -321,9 +238,9 @@ export function decodePacket(buf: Uint8Array): SwimMessage {
     const len = r.u16(`compound part ${i} length`);
     if (len === 0) throw new SwimWireError(`compound part ${i} is empty`);
     r.need(len, `compound part ${i}`);
-    parts.push(readSimple(new Reader(buf, r.off, r.off + len)));
-    r.off += len;
+    parts.push(readSimple(reader(buf, r.offset, r.offset + len)));
+    r.skip(len, `compound part ${i}`);
   }
-  if (r.off !== r.end) throw new SwimWireError(`compound has ${r.end - r.off} trailing bytes`);
+  r.expectEnd('compound');
   return { type: 'compound', parts };
 }

@@ -23,6 +23,7 @@
 // The user state is opaque to SWIM: the layer above (NetworkDB) may put its
 // own summary there; an empty one is 4 zero bytes. Decoding is length-exact
 // and refuses a member id listed twice.
+import { ByteReader, ByteWriter, describeFault } from '../../../shared/wire/byte-cursor.js';
 import type { MemberState, PushPullMember, PushPullState } from './messages.js';
 import { INCARNATION_BYTES, isHostPort, MAX_ADDR_BYTES, MAX_ID_BYTES, STR8_LENGTH_BYTES, SwimWireError, utf8Length } from './packet-wire.js';
 
@@ -36,8 +37,6 @@ export const MAX_PUSH_PULL_MEMBERS = 65_536 as const;
 export const MemberStateCode: Record<MemberState, number> = { alive: 1, suspect: 2, dead: 3, left: 4 };
 const STATE_OF: readonly (MemberState | undefined)[] = [undefined, 'alive', 'suspect', 'dead', 'left'];
 
-const utf8Encoder = new TextEncoder();
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const EMPTY = new Uint8Array(0);
 
 function memberSize(m: PushPullMember): number {
@@ -54,18 +53,14 @@ export function encodePushPull(state: PushPullState, userState: Uint8Array = EMP
   if (state.members.length > MAX_PUSH_PULL_MEMBERS) {
     throw new RangeError(`encodePushPull: at most ${MAX_PUSH_PULL_MEMBERS} members, got ${state.members.length}`);
   }
-  const out = new Uint8Array(pushPullSize(state, userState));
-  const v = new DataView(out.buffer);
-  v.setUint8(0, PUSH_PULL_VERSION);
-  v.setUint8(1, state.join ? PUSH_PULL_FLAG_JOIN : 0);
-  v.setUint32(2, state.members.length, false);
-  let off = PUSH_PULL_HEADER_BYTES;
+  const w = new ByteWriter(pushPullSize(state, userState));
+  w.u8(PUSH_PULL_VERSION);
+  w.u8(state.join ? PUSH_PULL_FLAG_JOIN : 0);
+  w.u32(state.members.length);
   const str8 = (what: string, s: string, max: number) => {
     const n = utf8Length(s);
     if (n < 1 || n > max) throw new RangeError(`encodePushPull: ${what} must be 1..${max} bytes of UTF-8, got ${n}`);
-    v.setUint8(off++, n);
-    utf8Encoder.encodeInto(s, out.subarray(off, off + n));
-    off += n;
+    w.str8(s);
   };
   for (const m of state.members) {
     const code = MemberStateCode[m.state];
@@ -73,16 +68,14 @@ export function encodePushPull(state: PushPullState, userState: Uint8Array = EMP
     if (!Number.isInteger(m.incarnation) || m.incarnation < 0 || m.incarnation > 0xffff_ffff) {
       throw new RangeError(`encodePushPull: incarnation must be an integer in 0..2^32-1, got ${m.incarnation}`);
     }
-    v.setUint8(off++, code);
-    v.setUint32(off, m.incarnation, false);
-    off += 4;
+    w.u8(code);
+    w.u32(m.incarnation);
     str8('member id', m.id, MAX_ID_BYTES);
     str8('member addr', m.addr, MAX_ADDR_BYTES);
   }
-  v.setUint32(off, userState.length, false);
-  off += 4;
-  out.set(userState, off);
-  return out;
+  w.u32(userState.length);
+  w.bytes(userState);
+  return w.buf;
 }
 
 export interface DecodedPushPull {
@@ -92,55 +85,32 @@ export interface DecodedPushPull {
 
 /** Decode one push-pull body. Throws SwimWireError; the host counts it and closes the stream. */
 export function decodePushPull(buf: Uint8Array): DecodedPushPull {
-  const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  let off = 0;
-  const need = (n: number, what: string) => {
-    if (off + n > buf.length) throw new SwimWireError(`truncated push-pull ${what}: need ${n} bytes at offset ${off}, have ${buf.length - off}`);
-  };
-  const str8 = (what: string, max: number): string => {
-    need(1, `${what} length`);
-    const n = v.getUint8(off++);
-    if (n < 1 || n > max) throw new SwimWireError(`push-pull ${what} must be 1..${max} bytes, got ${n}`);
-    need(n, what);
-    let s: string;
-    try {
-      s = utf8Decoder.decode(buf.subarray(off, off + n));
-    } catch {
-      throw new SwimWireError(`push-pull ${what} is not valid UTF-8`);
-    }
-    off += n;
-    return s;
-  };
-  need(PUSH_PULL_HEADER_BYTES, 'header');
-  const version = v.getUint8(0);
+  // Every fault reads "push-pull …": the what strings carry the prefix.
+  const r = new ByteReader(buf, { fail: (f) => new SwimWireError(describeFault(f)) });
+  r.need(PUSH_PULL_HEADER_BYTES, 'push-pull header');
+  const version = r.u8('push-pull version');
   if (version !== PUSH_PULL_VERSION) throw new SwimWireError(`push-pull version ${version} is not ${PUSH_PULL_VERSION}`);
-  const flags = v.getUint8(1);
+  const flags = r.u8('push-pull flags');
   if ((flags & ~PUSH_PULL_FLAG_JOIN) !== 0) throw new SwimWireError(`push-pull flags has reserved bits set: 0x${flags.toString(16).padStart(2, '0')}`);
-  const count = v.getUint32(2, false);
+  const count = r.u32('push-pull member count');
   if (count > MAX_PUSH_PULL_MEMBERS) throw new SwimWireError(`push-pull lists ${count} members, at most ${MAX_PUSH_PULL_MEMBERS} allowed`);
-  off = PUSH_PULL_HEADER_BYTES;
   const members: PushPullMember[] = [];
   const seen = new Set<string>();
   for (let i = 0; i < count; i++) {
-    need(1 + INCARNATION_BYTES, `member ${i}`);
-    const code = v.getUint8(off++);
+    r.need(1 + INCARNATION_BYTES, `push-pull member ${i}`);
+    const code = r.u8(`push-pull member ${i} state`);
     const state = STATE_OF[code];
     if (state === undefined) throw new SwimWireError(`push-pull member ${i} has unknown state ${code}`);
-    const incarnation = v.getUint32(off, false);
-    off += 4;
-    const id = str8('member id', MAX_ID_BYTES);
-    const addr = str8('member addr', MAX_ADDR_BYTES);
+    const incarnation = r.u32(`push-pull member ${i} incarnation`);
+    const id = r.str8('push-pull member id', MAX_ID_BYTES);
+    const addr = r.str8('push-pull member addr', MAX_ADDR_BYTES);
     if (!isHostPort(addr)) throw new SwimWireError(`push-pull member addr must be host:port, got ${JSON.stringify(addr)}`);
     if (seen.has(id)) throw new SwimWireError(`push-pull lists member ${JSON.stringify(id)} twice`);
     seen.add(id);
     members.push({ id, addr, incarnation, state });
   }
-  need(USER_STATE_LENGTH_BYTES, 'user state length');
-  const userLen = v.getUint32(off, false);
-  off += 4;
-  need(userLen, 'user state');
-  const userState = buf.slice(off, off + userLen);
-  off += userLen;
-  if (off !== buf.length) throw new SwimWireError(`push-pull has ${buf.length - off} trailing bytes`);
+  const userLen = r.u32('push-pull user state length');
+  const userState = r.bytes(userLen, 'push-pull user state');
+  r.expectEnd('push-pull');
   return { state: { join: (flags & PUSH_PULL_FLAG_JOIN) !== 0, members }, userState };
 }

@@ -11,14 +11,16 @@
 // refuted to every node, so the work grows with N², and 1,000 nodes for 10
 // minutes takes about 6.5 minutes of CPU (it passes too: 0 deaths, seed 1),
 // far over this file's share of the CI budget (the brief allows the largest
-// N that fits). SIM_SEED=N pins the seed.
+// N that fits). SIM_SEED=N pins the seed; SWIM_LOSS_NODES=1000 runs the full
+// size: npm test -- sim --filter swim-loss with that variable set.
 import { suite, ok, is } from '../../harness.js';
 import { lanConfig } from '../../../agent/gossip/swim/index.js';
 import { pinnedSeed } from '../runner.js';
 import { SwimDes } from './swim-des.js';
 import { FullView, SEED_NODES } from './swim-scenarios.js';
 
-const N = 500;
+const N = Number(process.env['SWIM_LOSS_NODES'] ?? 500);
+if (!Number.isInteger(N) || N < 2) throw new Error(`SWIM_LOSS_NODES: expected an integer >= 2, got ${process.env['SWIM_LOSS_NODES']}`);
 const MINUTES = 10;
 const SEED = pinnedSeed() ?? 1;
 const cfg = lanConfig();
