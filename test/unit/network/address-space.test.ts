@@ -1,19 +1,11 @@
-import { suite, is, equal, ok } from '../../harness.js';
+import { failure } from './fixtures.js';
+import { suite, is, equal } from '../../harness.js';
 import { seededRand, type Rand } from '../../../shared/rand.js';
 import { formatCidr, formatIPv4, parseCidr } from '../../../agent/swarm/cidr.js';
 import { AddressSpace, GATEWAY_OWNER, IpamError, type IpamErrorCode, type PoolInput } from '../../../agent/network/ipam.js';
 
 const t = suite('network/address-space');
 
-function failure(fn: () => unknown): [IpamErrorCode, string] {
-  try {
-    fn();
-  } catch (e) {
-    ok(e instanceof IpamError, `expected an IpamError, got ${String(e)}`);
-    return [(e as IpamError).code, (e as IpamError).message];
-  }
-  throw new Error('expected an IpamError, got a result');
-}
 
 t('lowest free address in CIDR form, skipping network, gateway and broadcast; inUse has plain keys', () => {
   const s = new AddressSpace({ subnet: '10.0.1.0/24' });

@@ -1,4 +1,5 @@
-import { suite, is, equal, ok } from '../../harness.js';
+import { failure } from './fixtures.js';
+import { suite, is, equal } from '../../harness.js';
 import { seededRand, type Rand } from '../../../shared/rand.js';
 import { formatCidr, parseCidr } from '../../../agent/swarm/cidr.js';
 import {
@@ -7,16 +8,6 @@ import {
 
 const t = suite('network/ipam');
 
-/** Run fn and return its IpamError's code and message (fails on success or on any other error). */
-function failure(fn: () => unknown): [IpamErrorCode, string] {
-  try {
-    fn();
-  } catch (e) {
-    ok(e instanceof IpamError, `expected an IpamError, got ${String(e)}`);
-    return [(e as IpamError).code, (e as IpamError).message];
-  }
-  throw new Error('expected an IpamError, got a result');
-}
 
 t('allocateSubnet: /24s from 10.0.0.0/8, lowest first, skipping taken and user-given overlapping subnets', () => {
   const pools = ['10.0.0.0/8'];

@@ -1,18 +1,10 @@
-import { suite, is, equal, ok } from '../../harness.js';
+import { failure } from './fixtures.js';
+import { suite, is, equal } from '../../harness.js';
 import { seededRand } from '../../../shared/rand.js';
 import { allocateVni, IpamError, VNI_MAX, VNI_MIN } from '../../../agent/network/ipam.js';
 
 const t = suite('network/vni');
 
-function failure(fn: () => unknown): [string, string] {
-  try {
-    fn();
-  } catch (e) {
-    ok(e instanceof IpamError, `expected an IpamError, got ${String(e)}`);
-    return [(e as IpamError).code, (e as IpamError).message];
-  }
-  throw new Error('expected an IpamError, got a result');
-}
 
 t('VNIs start at 4096 and stop at 2^24-1 (RFC 7348 §5: a 24-bit field)', () => {
   is(VNI_MIN, 4096);
