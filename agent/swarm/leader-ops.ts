@@ -18,12 +18,13 @@ import type { ClusterSettings, Node, NodeAvailability, NodeRole } from '../clust
 import { conflict, denied, invalid, notFound } from './errors.js';
 import { GOSSIP_KEY_BYTES, gossipKeyId } from './gossip-keys.js';
 import { NetworkOps } from './network-ops.js';
+import { CLUSTER_ID_KEY, TOKENS_ID } from './store-ids.js';
+
+export { CLUSTER_ID_KEY, TOKENS_ID };
 import { resolveNodeRef, nodeView, swarmView, type ManagerFacts } from './views.js';
 
-export const CLUSTER_ID_KEY = 'cluster';
 /** How long a manager's admission to Raft may wait for an earlier membership change to commit. */
 export const ADD_VOTER_WAIT_MS = 30_000;
-export const TOKENS_ID = 'tokens';
 
 export interface BootstrapRequest {
   nodeId: string;

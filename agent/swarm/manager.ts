@@ -4,7 +4,7 @@
 // raft proxy). Raft messages travel as 'raft' notes on the secure channel;
 // one is accepted only from a manager whose certificate names the message's
 // sender, so a member cannot speak for another.
-import type { Clock, Timer } from '../../shared/clock.js';
+import type { Clock } from '../../shared/clock.js';
 import type { Rand } from '../../shared/rand.js';
 import type { Addr, StreamTransport } from '../../shared/transport/types.js';
 import { decodeCaRoot, type CaRoot } from '../cluster/ca/ca-root.js';
@@ -22,10 +22,7 @@ import { encodeCommand, update } from '../cluster/store/index.js';
 import type { Disk } from '../cluster/wal/disk.js';
 import type { Logger } from '../daemon/log.js';
 import { Dispatcher } from './dispatcher.js';
-import { gossipKeys, nextRotationAtMs, rotateGossipKeys } from './gossip-keys.js';
-
-/** How often the leader looks at the gossip key's age. */
-const ROTATION_CHECK_MS = 1_000;
+import { GossipKeyRotator, gossipKeys } from './gossip-keys.js';
 import { denied, NO_LEADER_MESSAGE, noLeader } from './errors.js';
 import { CLUSTER_ID_KEY, LeaderOps, LeadershipMovedError, TOKENS_ID } from './leader-ops.js';
 import type { LocalSwarmState } from './local-state.js';
@@ -77,7 +74,7 @@ export class Manager {
   #dispatcher: Dispatcher | undefined;
   #raftCb: ((m: RaftMessage) => void) | undefined;
   #pushQueued = false;
-  #rotation: Timer | undefined;
+  #rotator: GossipKeyRotator | undefined;
   #closed = false;
   #caCache: { version: number; ca: CertificateAuthority } | undefined;
   readonly stats = { raftRejected: 0 };
@@ -260,7 +257,7 @@ export class Manager {
     this.#closed = true;
     this.#dispatcher?.stop();
     this.#dispatcher = undefined;
-    this.#rotation?.cancel();
+    this.#rotator?.stop();
     await this.#listener?.close();
     for (const r of this.#inbound) r.close();
     this.#pool.close();
@@ -433,41 +430,20 @@ export class Manager {
         assignment: (id) => this.assignment(id) ?? null,
         setStatus: (id, state, message) => void this.#setStatus(id, state, message),
       });
-      this.#scheduleRotation();
+      this.#rotator = new GossipKeyRotator({
+        clock: this.#o.clock,
+        rand: this.#o.rand,
+        store: () => this.#sm.store,
+        leading: () => !this.#closed && this.isLeader,
+        propose: async (cmd) => void (await this.replica.propose(encodeCommand(cmd))),
+        log: this.#o.log,
+      });
     } else if (role !== 'leader' && this.#dispatcher) {
       this.#dispatcher.stop();
       this.#dispatcher = undefined;
-      this.#rotation?.cancel();
-      this.#rotation = undefined;
+      this.#rotator?.stop();
+      this.#rotator = undefined;
     }
-  }
-
-  /**
-   * The leader's gossip key rotation: checked at least every second, so a
-   * period changed by `swarm update` takes effect at once, and resumed from
-   * the newest key's age after a leader change.
-   */
-  #scheduleRotation(): void {
-    const c = this.#sm.store.get('cluster', CLUSTER_ID_KEY);
-    const now = this.#o.clock.wallMs();
-    const dueMs = c ? nextRotationAtMs(gossipKeys(this.#sm.store), c.keyRotationMs, now) - now : ROTATION_CHECK_MS;
-    this.#rotation = this.#o.clock.after(Math.max(0, Math.min(ROTATION_CHECK_MS, dueMs)), () => void this.#rotate());
-  }
-
-  async #rotate(): Promise<void> {
-    if (this.#closed || !this.isLeader) return;
-    const store = this.#sm.store;
-    const c = store.get('cluster', CLUSTER_ID_KEY);
-    const now = this.#o.clock.wallMs();
-    if (c && nextRotationAtMs(gossipKeys(store), c.keyRotationMs, now) <= now) {
-      try {
-        await this.replica.propose(encodeCommand(rotateGossipKeys(gossipKeys(store), this.#o.rand, now)));
-        this.#o.log.info('gossip key rotated', { generation: gossipKeys(this.#sm.store).at(-1)?.generation ?? 0 });
-      } catch (e) {
-        this.#o.log.debug('gossip key rotation not committed', { error: (e as Error).message });
-      }
-    }
-    if (!this.#closed && this.isLeader) this.#scheduleRotation();
   }
 
   async #setStatus(id: string, state: 'ready' | 'down', message: string): Promise<void> {

@@ -12,7 +12,8 @@ import type { Network } from '../cluster/store/types.js';
 import { AddressSpace, allocateSubnet, allocateVni, checkUserPool, defaultGateway, IpamError } from '../network/ipam.js';
 import { overlaps, parseCidr } from './cidr.js';
 import { conflict, invalid, notFound } from './errors.js';
-import { CLUSTER_ID_KEY, type LeaderOps } from './leader-ops.js';
+import type { LeaderOps } from './leader-ops.js';
+import { CLUSTER_ID_KEY } from './store-ids.js';
 import { networkView, resolveNetworkRef } from './views.js';
 
 /** docker's network name rule (moby/daemon/network.go, validNetworkName): starts alphanumeric. */

@@ -31,9 +31,10 @@ import { loadSwarmState, raftDir, saveSwarmState, swarmStatePath, type LocalSwar
 import { Manager, type Assignment } from './manager.js';
 import { RemoteError, Rpc } from './rpc.js';
 import { Session } from './session.js';
-import { GOSSIP_PORT, GossipNode } from '../gossip/gossip-node.js';
+import type { GossipNode } from '../gossip/gossip-node.js';
 import type { SwimConfig } from '../gossip/swim/index.js';
 import type { NetworkDbConfig } from '../gossip/networkdb/index.js';
+import { NodeGossip } from './node-gossip.js';
 import type { DatagramTransport } from '../../shared/transport/types.js';
 
 /** swarmkit's defaults (REFERENCE): heartbeat 5 s, key rotation 12 h. */
@@ -66,8 +67,7 @@ export class SwarmNode {
   #key: NodeKey | undefined;
   #manager: Manager | undefined;
   #session: Session | undefined;
-  #gossip: GossipNode | undefined;
-  #gossipSeeds = '';
+  readonly #gossip: NodeGossip;
   #status: LocalState = 'inactive';
   #error = '';
   /** One membership change at a time (init, join, leave, promotion, demotion). */
@@ -75,6 +75,7 @@ export class SwarmNode {
 
   constructor(o: SwarmNodeOptions) {
     this.#o = o;
+    this.#gossip = new NodeGossip({ udp: o.udp, tcp: o.transport, clock: o.clock, rand: o.rand, log: o.log, ...o.gossip });
   }
 
   /** Resume the membership the state dir records, if any (a restart rejoins without a token). */
@@ -92,55 +93,14 @@ export class SwarmNode {
   async close(): Promise<void> {
     await this.#session?.close();
     this.#session = undefined;
-    await this.#stopGossip();
+    await this.#gossip.stop();
     await this.#manager?.close();
     this.#manager = undefined;
   }
 
   /** The gossip plane, once the first assignment brought a keyring. */
   get gossip(): GossipNode | undefined {
-    return this.#gossip;
-  }
-
-  async #stopGossip(): Promise<void> {
-    const g = this.#gossip;
-    this.#gossip = undefined;
-    this.#gossipSeeds = '';
-    await g?.close();
-  }
-
-  /** Start gossip with the first keyring; later assignments bring new keys and seeds. */
-  async #syncGossip(a: Assignment): Promise<void> {
-    const st = this.#state;
-    if (!st || a.gossipKeys.length === 0) return;
-    const port = this.#o.gossip.port ?? GOSSIP_PORT;
-    const seeds = a.managers.filter((m) => m.id !== st.nodeId).map((m) => `${parseAddr(m.addr).host}:${port}`).sort();
-    const key = seeds.join(',');
-    if (this.#gossip) {
-      this.#gossip.setKeys(a.gossipKeys);
-      if (key !== this.#gossipSeeds) this.#gossip.rejoin(seeds);
-      this.#gossipSeeds = key;
-      return;
-    }
-    this.#gossipSeeds = key;
-    this.#gossip = await GossipNode.start(
-      {
-        nodeId: st.nodeId,
-        advertiseHost: parseAddr(st.advertiseAddr).host,
-        bindHost: parseAddr(st.listenAddr).host,
-        port,
-        udp: this.#o.udp,
-        tcp: this.#o.transport,
-        clock: this.#o.clock,
-        rand: this.#o.rand,
-        keys: a.gossipKeys,
-        swim: this.#o.gossip.swim,
-        networkDb: this.#o.gossip.networkDb,
-        log: this.#o.log,
-      },
-      seeds,
-    );
-    this.#o.log.info('gossip started', { addr: this.#gossip.addr, seeds: key, keys: a.gossipKeys.map((k) => k.generation).join(',') });
+    return this.#gossip.node;
   }
 
   get manager(): Manager | undefined {
@@ -162,15 +122,8 @@ export class SwarmNode {
       Nodes: store ? store.count('node') : 0,
       Managers: m ? m.replica.status().voters.length : 0,
     };
-    const g = this.#gossip;
-    if (g) {
-      info.Gossip = {
-        Addr: g.addr,
-        Members: g.members().map((x) => ({ NodeID: x.id, Addr: x.addr, State: x.state, Incarnation: x.incarnation })),
-        KeyGenerations: [...g.ring.generations],
-        Dropped: { ...g.ring.drops, Malformed: g.stats.malformed + g.swim.stats().malformed + g.db.stats().malformed },
-      };
-    }
+    const gossip = this.#gossip.info();
+    if (gossip) info.Gossip = gossip;
     if (m) {
       const r = m.replica.status();
       info.Cluster = { ID: st.clusterId };
@@ -467,7 +420,7 @@ export class SwarmNode {
         this.#status = 'error';
         this.#error = `this node was removed from the swarm: ${message}`;
         void this.#exclusive(async () => {
-          await this.#stopGossip();
+          await this.#gossip.stop();
           await this.#manager?.close();
           this.#manager = undefined;
         });
@@ -489,7 +442,7 @@ export class SwarmNode {
     this.#error = '';
     const same = JSON.stringify(a.managers) === JSON.stringify(this.#state.managers);
     if (!same && a.managers.length > 0) this.#update({ managers: a.managers });
-    await this.#syncGossip(a);
+    await this.#gossip.sync(this.#state, a);
     const certRole = decodeCertificate(this.#state.cert).role;
     // The session renews the certificate first; act on a role only once the certificate names it.
     if (certRole !== a.role) return;
