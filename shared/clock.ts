@@ -2,6 +2,7 @@
 // setTimeout directly: it takes a Clock. The daemon passes realClock(); unit
 // tests and the simulator pass a ManualClock that only moves when told to, so
 // every run with the same inputs fires the same timers in the same order.
+import { DeadlineHeap } from './deadline-heap.js';
 
 export interface Timer {
   /** Stop the timer. Idempotent; a timer that already fired ignores it. */
@@ -39,22 +40,19 @@ export function realClock(): Clock {
 
 interface Pending {
   atMs: number;
-  seq: number;
   fn: () => void;
   cancelled: boolean;
 }
 
 /**
  * A clock that moves only when the test says so. Timers due at the same
- * instant fire in the order they were set (ties broken by a sequence number),
+ * instant fire in the order they were set (shared/deadline-heap.ts),
  * which is what makes simulations reproducible from a seed.
  */
 export class ManualClock implements Clock {
   #now: number;
   #wallOffsetMs: number;
-  #seq = 0;
-  // Binary min-heap ordered by (atMs, seq).
-  #heap: Pending[] = [];
+  readonly #heap = new DeadlineHeap<Pending>();
 
   constructor(startMs = 0, wallOffsetMs = 1_767_225_600_000 /* 2026-01-01T00:00:00Z */) {
     this.#now = startMs;
@@ -70,8 +68,8 @@ export class ManualClock implements Clock {
   }
 
   after(delayMs: number, fn: () => void): Timer {
-    const p: Pending = { atMs: this.#now + Math.max(0, delayMs), seq: this.#seq++, fn, cancelled: false };
-    this.#push(p);
+    const p: Pending = { atMs: this.#now + Math.max(0, delayMs), fn, cancelled: false };
+    this.#heap.push(p.atMs, p);
     return {
       cancel() {
         p.cancelled = true;
@@ -82,13 +80,15 @@ export class ManualClock implements Clock {
   /** Number of live (not cancelled) timers. */
   pending(): number {
     this.#dropCancelled();
-    return this.#heap.filter((p) => !p.cancelled).length;
+    let n = 0;
+    for (const p of this.#heap.values()) if (!p.cancelled) n++;
+    return n;
   }
 
   /** When the next live timer is due, or undefined when none is. */
   nextDueMs(): number | undefined {
     this.#dropCancelled();
-    return this.#heap[0]?.atMs;
+    return this.#heap.peek()?.atMs;
   }
 
   /**
@@ -97,7 +97,7 @@ export class ManualClock implements Clock {
    */
   runNext(): boolean {
     this.#dropCancelled();
-    const p = this.#pop();
+    const p = this.#heap.pop();
     if (p === undefined) return false;
     if (p.atMs > this.#now) this.#now = p.atMs;
     p.fn();
@@ -113,7 +113,7 @@ export class ManualClock implements Clock {
   advanceTo(targetMs: number): void {
     for (;;) {
       this.#dropCancelled();
-      const top = this.#heap[0];
+      const top = this.#heap.peek();
       if (top === undefined || top.atMs > targetMs) break;
       this.runNext();
     }
@@ -128,42 +128,6 @@ export class ManualClock implements Clock {
   }
 
   #dropCancelled(): void {
-    while (this.#heap[0]?.cancelled) this.#pop();
-  }
-
-  #less(a: Pending, b: Pending): boolean {
-    return a.atMs < b.atMs || (a.atMs === b.atMs && a.seq < b.seq);
-  }
-
-  #push(p: Pending): void {
-    const h = this.#heap;
-    h.push(p);
-    let i = h.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!this.#less(h[i]!, h[parent]!)) break;
-      [h[i], h[parent]] = [h[parent]!, h[i]!];
-      i = parent;
-    }
-  }
-
-  #pop(): Pending | undefined {
-    const h = this.#heap;
-    const top = h[0];
-    const last = h.pop();
-    if (top === undefined || last === undefined || h.length === 0) return top;
-    h[0] = last;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < h.length && this.#less(h[l]!, h[m]!)) m = l;
-      if (r < h.length && this.#less(h[r]!, h[m]!)) m = r;
-      if (m === i) break;
-      [h[i], h[m]] = [h[m]!, h[i]!];
-      i = m;
-    }
-    return top;
+    while (this.#heap.peek()?.cancelled) this.#heap.pop();
   }
 }

@@ -42,7 +42,7 @@
 import { Awareness } from './awareness.js';
 import { BroadcastQueue, retransmitLimit } from './broadcast-queue.js';
 import { pushPullIntervalFor, validateSwimConfig, type SwimConfig } from './config.js';
-import { DeadlineHeap } from './deadline-heap.js';
+import { DeadlineHeap } from '../../../shared/deadline-heap.js';
 import type { Alive, Dead, MemberState, NodeId, PushPullMember, PushPullState, SimpleMessage, Suspect, SwimMessage } from './messages.js';
 import { COMPOUND_HEADER_BYTES, COMPOUND_PART_OVERHEAD_BYTES, decodePacket, encodedSize, isHostPort, MAX_COMPOUND_PARTS, MAX_ID_BYTES, utf8Length } from './packet-wire.js';
 import type { MemberEventType, MemberInfo, SwimOutput, SwimStats } from './outputs.js';

@@ -13,6 +13,7 @@
 //   kill(i) silences node i for good (a crash, no goodbye).
 // - Everything random comes from seededRand(seed) forks: one for the
 //   network, one per node.
+import { DeadlineHeap } from '../../../shared/deadline-heap.js';
 import { SwimNode, type MemberEvent, type PushPullState, type SwimConfig, type SwimMessage } from '../../../agent/gossip/swim/index.js';
 import { seededRand, type Rand } from '../../../shared/rand.js';
 
@@ -26,7 +27,6 @@ const enum Kind {
 
 interface Ev {
   t: number;
-  seq: number;
   kind: Kind;
   node: number;
   gen: number;
@@ -69,8 +69,7 @@ export class SwimDes {
   readonly #tickAt: number[];
   readonly #tickGen: number[];
   #group: Int32Array | undefined;
-  #heap: Ev[] = [];
-  #seq = 0;
+  readonly #heap = new DeadlineHeap<Ev>();
 
   constructor(o: DesOptions) {
     this.seed = o.seed;
@@ -92,7 +91,7 @@ export class SwimDes {
 
   /** Run fn at simulated time t. */
   at(t: number, fn: () => void): void {
-    this.#push({ t, seq: 0, kind: Kind.Call, node: -1, gen: 0, from: '', msg: undefined, state: undefined, peer: -1, fn });
+    this.#push({ t, kind: Kind.Call, node: -1, gen: 0, from: '', msg: undefined, state: undefined, peer: -1, fn });
   }
 
   join(i: number, seedIdx: readonly number[]): void {
@@ -116,8 +115,8 @@ export class SwimDes {
   /** Process events until simulated time passes endMs or stop() turns true (checked after each event). */
   run(endMs: number, stop?: () => boolean): void {
     const h = this.#heap;
-    while (h.length > 0 && h[0]!.t <= endMs) {
-      const e = this.#pop();
+    while (h.peekMs() <= endMs) {
+      const e = h.pop()!;
       this.now = e.t;
       this.events++;
       this.#dispatch(e);
@@ -155,7 +154,7 @@ export class SwimDes {
         if (!this.up[e.node] || this.#cut(e.node, e.peer)) return;
         const reply = this.nodes[e.node]!.receivePushPull(addrOf(e.peer), e.state!, this.now);
         this.#after(e.node);
-        this.#push({ t: this.now + this.#latency(), seq: 0, kind: Kind.PushPullReply, node: e.peer, gen: 0, from: addrOf(e.node), msg: undefined, state: reply, peer: e.node, fn: undefined });
+        this.#push({ t: this.now + this.#latency(), kind: Kind.PushPullReply, node: e.peer, gen: 0, from: addrOf(e.node), msg: undefined, state: reply, peer: e.node, fn: undefined });
         return;
       }
       case Kind.PushPullReply:
@@ -176,12 +175,12 @@ export class SwimDes {
       this.packets++;
       if (j === undefined || this.#cut(i, j)) continue;
       if (this.loss > 0 && this.#net.float() < this.loss) continue;
-      this.#push({ t: this.now + this.#latency(), seq: 0, kind: Kind.Packet, node: j, gen: 0, from, msg: p.msg, state: undefined, peer: i, fn: undefined });
+      this.#push({ t: this.now + this.#latency(), kind: Kind.Packet, node: j, gen: 0, from, msg: p.msg, state: undefined, peer: i, fn: undefined });
     }
     for (const x of out.pushPulls) {
       const j = this.#index.get(x.to);
       if (j === undefined || this.#cut(i, j)) continue;
-      this.#push({ t: this.now + this.#latency(), seq: 0, kind: Kind.PushPullRequest, node: j, gen: 0, from, msg: undefined, state: x.state, peer: i, fn: undefined });
+      this.#push({ t: this.now + this.#latency(), kind: Kind.PushPullRequest, node: j, gen: 0, from, msg: undefined, state: x.state, peer: i, fn: undefined });
     }
     if (this.onEvent !== undefined) for (const ev of out.events) this.onEvent(i, ev, this.now);
     if (this.onUser !== undefined) for (const u of out.userMessages) this.onUser(i, u.payload, this.now);
@@ -189,46 +188,12 @@ export class SwimDes {
     if (due < this.#tickAt[i]!) {
       this.#tickAt[i] = due;
       const gen = ++this.#tickGen[i]!;
-      this.#push({ t: Math.max(due, this.now), seq: 0, kind: Kind.Tick, node: i, gen, from: '', msg: undefined, state: undefined, peer: -1, fn: undefined });
+      this.#push({ t: Math.max(due, this.now), kind: Kind.Tick, node: i, gen, from: '', msg: undefined, state: undefined, peer: -1, fn: undefined });
     }
     this.afterStep?.(i);
   }
 
   #push(e: Ev): void {
-    e.seq = this.#seq++;
-    const h = this.#heap;
-    h.push(e);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      const a = h[i]!;
-      const b = h[p]!;
-      if (a.t > b.t || (a.t === b.t && a.seq > b.seq)) break;
-      h[i] = b;
-      h[p] = a;
-      i = p;
-    }
-  }
-
-  #pop(): Ev {
-    const h = this.#heap;
-    const top = h[0]!;
-    const last = h.pop()!;
-    if (h.length > 0) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && (h[l]!.t < h[m]!.t || (h[l]!.t === h[m]!.t && h[l]!.seq < h[m]!.seq))) m = l;
-        if (r < h.length && (h[r]!.t < h[m]!.t || (h[r]!.t === h[m]!.t && h[r]!.seq < h[m]!.seq))) m = r;
-        if (m === i) break;
-        h[i] = h[m]!;
-        h[m] = last;
-        i = m;
-      }
-    }
-    return top;
+    this.#heap.push(e.t, e);
   }
 }

@@ -1,6 +1,9 @@
-// A binary min-heap of deadlines. Entries are never removed early: callers
-// check, when an entry comes out, whether it still means anything (lazy
-// deletion), which keeps every operation O(log n).
+// A binary min-heap of deadlines, ordered by (deadline, push order): entries
+// due at the same instant come out in the order they went in, which is what
+// makes a ManualClock, the SWIM core and the simulators deterministic.
+// Entries are never removed early: callers check, when an entry comes out,
+// whether it still means anything (lazy deletion), which keeps every
+// operation O(log n).
 
 interface Slot<T> {
   atMs: number;
@@ -35,6 +38,11 @@ export class DeadlineHeap<T> {
 
   peek(): T | undefined {
     return this.#h[0]?.item;
+  }
+
+  /** Every entry, in no particular order. */
+  *values(): IterableIterator<T> {
+    for (const s of this.#h) yield s.item;
   }
 
   pop(): T | undefined {
