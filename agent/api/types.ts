@@ -194,3 +194,87 @@ export interface NetworkInspect {
   /** VXLAN network identifier of an overlay. */
   VNI?: number;
 }
+
+/** What a node learns when the managers give one of its endpoints an address on an overlay (leader op `attach`). */
+export interface AttachAnswer {
+  NetworkID: string;
+  Name: string;
+  VNI: number;
+  Subnet: string;
+  Gateway: string;
+  /** The endpoint's address, CIDR form. */
+  Address: string;
+  /** Set when the network was created with com.docker.network.driver.mtu. */
+  MTU?: number;
+  Encrypted: boolean;
+  Internal: boolean;
+}
+
+/**
+ * Standalone endpoints (`agent run`, docker's standalone containers).
+ * POST /containers/run {Name?, Networks, IP?, Cmd} answers {Id, Warnings}.
+ * GET /containers/json?all=1 answers ContainerSummary[]; GET /containers/:ref/json a ContainerInspect.
+ * DELETE /containers/:ref?force=1 answers {}. GET /containers/:ref/logs?offset=N answers ContainerLogs.
+ * POST /networks/:ref/connect {Container?, NetNs?, Name?, IPv4Address?}; POST /networks/:ref/disconnect {Container}.
+ */
+export interface ContainerRunRequest {
+  Name?: string;
+  Networks: string[];
+  IP?: string;
+  Cmd: string[];
+}
+
+export interface ContainerSummary {
+  Id: string;
+  Name: string;
+  Command: string[];
+  /** Wall ms. */
+  CreatedMs: number;
+  /** 'running' or 'exited'. */
+  State: 'running' | 'exited';
+  ExitCode: number | null;
+  /** Network names, in the order the interfaces were made. */
+  Networks: string[];
+  /** Set for `network connect --netns PATH` endpoints. */
+  NetNsPath?: string;
+}
+
+export interface ContainerNetwork {
+  NetworkID: string;
+  IPAddress: string;
+  IPPrefixLen: number;
+  Gateway: string;
+  MacAddress: string;
+  Interface: string;
+  MTU: number;
+}
+
+export interface ContainerInspect extends ContainerSummary {
+  Pid: number;
+  /** Name of its netns (under /run/netns). */
+  Netns: string;
+  NetworkSettings: {
+    Networks: Record<string, ContainerNetwork>;
+    /** The gwbridge interface (egress, default route). */
+    Gateway?: { IPAddress: string; IPPrefixLen: number; Gateway: string; Interface: string };
+  };
+}
+
+export interface ContainerLogs {
+  /** UTF-8 text from Offset (at most 64 KiB). */
+  Data: string;
+  /** Where the next read starts (bytes into the log). */
+  Offset: number;
+  Running: boolean;
+  ExitCode: number | null;
+}
+
+export interface NetworkConnectRequest {
+  /** A container name or id. */
+  Container?: string;
+  /** A netns path of another runtime (`--netns`). */
+  NetNs?: string;
+  /** Name for a --netns endpoint (default: the path's last part). */
+  Name?: string;
+  IPv4Address?: string;
+}

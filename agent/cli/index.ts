@@ -9,6 +9,12 @@ import { UsageError, oneLine } from '../../shared/errors.js';
 import { VERSION } from '../version.js';
 import { GROUPS, type Command, type Ctx } from './command.js';
 import { daemon } from './daemon.js';
+import { exec } from './exec.js';
+import { inspect } from './inspect.js';
+import { logs } from './logs.js';
+import { ps } from './ps.js';
+import { rm } from './rm.js';
+import { run } from './run.js';
 import { demo } from './demo.js';
 import { info } from './info.js';
 import { network } from './network.js';
@@ -17,7 +23,7 @@ import { swarm } from './swarm.js';
 import { version } from './version.js';
 
 /** Every top-level command, in the order `agent --help` lists them within a group. */
-export const COMMANDS: readonly Command<never>[] = [daemon, demo, info, network, node, swarm, version] as Command<never>[];
+export const COMMANDS: readonly Command<never>[] = [daemon, demo, exec, info, inspect, logs, network, node, ps, rm, run, swarm, version] as Command<never>[];
 
 /** A subcommand (`agent swarm init`): a command listed under its parent, with docker's aliases if any. */
 export type Subcommand<A = Record<string, unknown>> = Omit<Command<A>, 'group'> & { aliases?: readonly string[] };

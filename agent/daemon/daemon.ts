@@ -20,6 +20,18 @@ import { systemInterfaces } from '../swarm/addr.js';
 import { SwarmNode } from '../swarm/swarm-node.js';
 import { mountSwarmRoutes } from './swarm-routes.js';
 import { mountDiagnosticRoutes } from './diagnostic-routes.js';
+import { mountEndpointRoutes } from './endpoint-routes.js';
+import { DataPlane } from '../datapath/data-plane.js';
+import { HostPlumbing } from '../datapath/plumbing.js';
+import { underlayMtu } from '../datapath/underlay-mtu.js';
+import { EndpointManager, GWBRIDGE } from '../endpoint/endpoint-manager.js';
+import { LocalNetworks, bridgeFlags } from '../network/local-networks.js';
+import { mountNetworkRoutes } from './network-routes.js';
+import { hostProcesses } from '../endpoint/endpoint-process.js';
+import type { Timer } from '../../shared/clock.js';
+
+/** How often the daemon lines the data plane up with the swarm membership and the gossip plane. */
+const SYNC_MS = 250;
 
 export interface DaemonOptions {
   socketPath: string;
@@ -37,9 +49,38 @@ export class Daemon {
   readonly #opts: DaemonOptions;
   readonly #api = new ApiServer();
   readonly #swarm: SwarmNode;
+  readonly #data: DataPlane;
+  readonly #endpoints: EndpointManager;
+  readonly #bridges: LocalNetworks;
+  #syncTimer: Timer | undefined;
+  #syncing: Promise<void> = Promise.resolve();
+  #restored = false;
+  #stopped = false;
+  #dataError = '';
 
   constructor(opts: DaemonOptions) {
     this.#opts = opts;
+    const clock = realClock();
+    const plumbing = new HostPlumbing();
+    this.#data = new DataPlane({ udp: udpTransport(), plumbing, namePrefix: opts.namePrefix, log: opts.log.with({ plane: 'data' }) });
+    this.#bridges = new LocalNetworks({ stateDir: opts.stateDir, io: diskSecretFiles(), plumbing, rand: cryptoRand(), clock });
+    this.#endpoints = new EndpointManager({
+      gwbridge: () => {
+        const b = this.#bridges.byName(GWBRIDGE);
+        return b ? { device: b.device, ...bridgeFlags(b) } : undefined;
+      },
+      stateDir: opts.stateDir,
+      io: diskSecretFiles(),
+      namePrefix: opts.namePrefix,
+      swarm: () => this.#swarm,
+      data: this.#data,
+      plumbing,
+      processes: hostProcesses(),
+      underlayMtu,
+      clock,
+      rand: cryptoRand(),
+      log: opts.log.with({ plane: 'endpoints' }),
+    });
     this.#swarm = new SwarmNode({
       stateDir: opts.stateDir,
       clock: realClock(),
@@ -67,8 +108,16 @@ export class Daemon {
         Runtime: runtimeName(),
         Swarm: this.#swarm.info(),
       }));
-    mountSwarmRoutes(this.#api, () => this.#swarm);
-    mountDiagnosticRoutes(this.#api, () => this.#swarm.gossip);
+    mountSwarmRoutes(this.#api, () => this.#swarm, () => this.#kick());
+    mountDiagnosticRoutes(this.#api, () => this.#swarm.gossip, () => this.#data);
+    mountEndpointRoutes(this.#api, () => this.#endpoints);
+    mountNetworkRoutes(this.#api, () => this.#swarm, () => this.#bridges, (device) => {
+      const b = this.#bridges.list().find((x) => x.device === device);
+      const users = b?.network.name === GWBRIDGE ? this.#endpoints.records.filter((r) => r.gw).map((r) => r.name) : [];
+      if (users.length > 0) return users.join(', ');
+      this.#endpoints.forgetGwbridge();
+      return undefined;
+    });
   }
 
   async start(): Promise<void> {
@@ -76,17 +125,67 @@ export class Daemon {
     mkdirSync(this.#opts.stateDir, { recursive: true, mode: 0o700 });
     chmodSync(this.#opts.stateDir, 0o700);
     await this.#swarm.open();
+    this.#bridges.load();
+    this.#endpoints.load();
     try {
       await this.#api.listen(this.#opts.socketPath);
     } catch (e) {
       await this.#swarm.close();
       throw e;
     }
+    this.#scheduleSync();
     this.#opts.log.info('daemon started', { version: VERSION, runtime: runtimeName(), socket: this.#opts.socketPath, state_dir: this.#opts.stateDir });
   }
 
+  // The data plane follows the membership: the underlay socket opens once this
+  // node is in a swarm (its data path address and port known), endpoints an
+  // earlier run left are restored then, and NetworkDB is followed across
+  // gossip restarts.
+  #scheduleSync(): void {
+    // Idle outside a swarm once restored: no timer at all (init and join kick it again).
+    if (this.#stopped || (this.#restored && !this.#swarm.membership && !this.#data.running)) {
+      this.#syncTimer = undefined;
+      return;
+    }
+    this.#syncTimer = realClock().after(this.#restored ? SYNC_MS : 0, () => {
+      this.#syncing = this.#sync().finally(() => this.#scheduleSync());
+    });
+  }
+
+  #kick(): void {
+    if (this.#stopped || this.#syncTimer) return;
+    this.#scheduleSync();
+  }
+
+  async #sync(): Promise<void> {
+    const m = this.#swarm.membership;
+    try {
+      if (m) await this.#data.start(m.vtep, m.dataPathPort);
+      else if (this.#data.running) await this.#data.stopUnderlay();
+      this.#dataError = '';
+    } catch (e) {
+      const msg = (e as Error).message;
+      if (msg !== this.#dataError) this.#opts.log.error('data path socket', { error: msg });
+      this.#dataError = msg;
+    }
+    this.#data.bindGossip(this.#swarm.gossip);
+    if (!this.#restored && (m === undefined || this.#data.running)) {
+      this.#restored = true;
+      try {
+        await this.#endpoints.restore();
+      } catch (e) {
+        this.#opts.log.error('restoring endpoints failed', { error: (e as Error).message });
+      }
+    }
+  }
+
   async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#syncTimer?.cancel();
+    await this.#syncing;
+    this.#syncTimer?.cancel();
     await this.#api.close();
+    await this.#data.close();
     await this.#swarm.close();
     this.#opts.log.info('daemon stopped');
   }

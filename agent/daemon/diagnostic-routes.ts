@@ -8,12 +8,14 @@
 //   POST   /diagnostic/networkdb/entry     {Network, Table, Key, Value}   create or update (Value: UTF-8 text)
 //   DELETE /diagnostic/networkdb/entry?network=N&table=T&key=K
 //   GET    /diagnostic/networkdb/table?network=N&table=T   [{Key, Value, Owner, LamportTime}]
+//   GET    /diagnostic/datapath    the forwarder's counters, and per VNI its counters and peer table
 import { ApiError, UsageError } from '../../shared/errors.js';
 import type { ApiServer, Request } from '../api/server.js';
 import { body } from './request-body.js';
 import { nonEmpty, obj, str } from '../cluster/store/validate.js';
 import { NetworkDbError } from '../gossip/networkdb/index.js';
 import type { GossipNode } from '../gossip/gossip-node.js';
+import type { DataPlane } from '../datapath/data-plane.js';
 
 const attachment = obj({ Network: nonEmpty, Endpoint: nonEmpty });
 const entry = obj({ Network: nonEmpty, Table: nonEmpty, Key: nonEmpty, Value: str });
@@ -37,7 +39,7 @@ function db<T>(f: () => T): T {
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
 
-export function mountDiagnosticRoutes(server: ApiServer, gossip: () => GossipNode | undefined): void {
+export function mountDiagnosticRoutes(server: ApiServer, gossip: () => GossipNode | undefined, data: () => DataPlane): void {
   const g = (): GossipNode => {
     const x = gossip();
     if (!x) throw new ApiError('gossip is not running on this node: it starts once the node is in a swarm and has its keyring', 503);
@@ -65,5 +67,14 @@ export function mountDiagnosticRoutes(server: ApiServer, gossip: () => GossipNod
     .route('GET', '/diagnostic/networkdb/table', (req) => {
       const [n, t] = [param(req, 'network'), param(req, 'table')];
       return db(() => g().entries(n, t)).map((e) => ({ Key: e.key, Value: text.decode(e.value), Owner: e.owner, LamportTime: e.ltime }));
+    })
+    .route('GET', '/diagnostic/datapath', () => {
+      const f = data().forwarder;
+      return {
+        Running: data().running,
+        BadRecords: data().badRecords,
+        Stats: f.stats(),
+        Networks: f.vnis().map((vni) => ({ VNI: vni, Stats: f.networkStats(vni), Peers: f.peers(vni) })),
+      };
     });
 }

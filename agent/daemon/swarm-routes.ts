@@ -55,7 +55,7 @@ function flag(req: Request, name: string): boolean {
 }
 
 /** docker's `filters` query ({"label": {"k=v": true}}): the label values; any other filter is refused. */
-function labelFilters(req: Request): string[] {
+export function labelFilters(req: Request): string[] {
   const raw = req.query.get('filters');
   if (raw === null || raw === '') return [];
   let f: unknown;
@@ -75,7 +75,7 @@ function labelFilters(req: Request): string[] {
 }
 
 /** Control-plane errors as API errors: one line and a status. */
-async function api<T>(f: () => Promise<T>): Promise<T> {
+export async function api<T>(f: () => Promise<T>): Promise<T> {
   try {
     return await f();
   } catch (e) {
@@ -85,10 +85,11 @@ async function api<T>(f: () => Promise<T>): Promise<T> {
   }
 }
 
-export function mountSwarmRoutes(server: ApiServer, swarm: () => SwarmNode): void {
+/** joined: told after a successful init or join (the data plane starts following the membership). */
+export function mountSwarmRoutes(server: ApiServer, swarm: () => SwarmNode, joined: () => void = () => {}): void {
   server
-    .route('POST', '/swarm/init', (req) => api(() => swarm().init(body(initBody, req))))
-    .route('POST', '/swarm/join', (req) => api(() => swarm().join(body(joinBody, req))))
+    .route('POST', '/swarm/init', (req) => api(() => swarm().init(body(initBody, req))).then((r) => (joined(), r)))
+    .route('POST', '/swarm/join', (req) => api(() => swarm().join(body(joinBody, req))).then((r) => (joined(), r)))
     .route('POST', '/swarm/leave', (req) => api(async () => (await swarm().leave(flag(req, 'force')), {})))
     .route('GET', '/swarm', () => api(() => swarm().swarmInspect()))
     .route('POST', '/swarm/update', (req) =>
@@ -101,10 +102,5 @@ export function mountSwarmRoutes(server: ApiServer, swarm: () => SwarmNode): voi
     .route('GET', '/nodes', () => api(() => swarm().nodeList()))
     .route('GET', '/nodes/:id', (req) => api(() => swarm().nodeInspect(req.params['id']!)))
     .route('POST', '/nodes/:id/update', (req) => api(async () => (await swarm().nodeUpdate(req.params['id']!, version(req), body(nodeUpdateBody, req)), {})))
-    .route('DELETE', '/nodes/:id', (req) => api(async () => (await swarm().nodeRemove(req.params['id']!, flag(req, 'force')), {})))
-    .route('POST', '/networks/create', (req) => api(() => swarm().networkCreate(req.body)))
-    .route('GET', '/networks', () => api(() => swarm().networkList()))
-    .route('POST', '/networks/prune', (req) => api(() => swarm().networkPrune(labelFilters(req))))
-    .route('GET', '/networks/:id', (req) => api(() => swarm().networkInspect(req.params['id']!)))
-    .route('DELETE', '/networks/:id', (req) => api(async () => (await swarm().networkRemove(req.params['id']!), {})));
+    .route('DELETE', '/nodes/:id', (req) => api(async () => (await swarm().nodeRemove(req.params['id']!, flag(req, 'force')), {})));
 }

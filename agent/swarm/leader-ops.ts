@@ -17,6 +17,7 @@ import { batch, create, encodeCommand, remove, update, type ApplyResult, type Co
 import type { ClusterSettings, Node, NodeAvailability, NodeRole } from '../cluster/store/types.js';
 import { conflict, denied, invalid, notFound } from './errors.js';
 import { GOSSIP_KEY_BYTES, gossipKeyId } from './gossip-keys.js';
+import { AttachOps } from './attach-ops.js';
 import { NetworkOps } from './network-ops.js';
 import { CLUSTER_ID_KEY, TOKENS_ID } from './store-ids.js';
 
@@ -94,11 +95,13 @@ export class LeaderOps {
   readonly #d: LeaderOpsDeps;
   /** Network objects and their IPAM (network-ops.ts). */
   readonly networks: NetworkOps;
+  readonly attachments: AttachOps;
   #caCache: { version: number; ca: CertificateAuthority } | undefined;
 
   constructor(d: LeaderOpsDeps) {
     this.#d = d;
     this.networks = new NetworkOps(this, d.rand, d.clock);
+    this.attachments = new AttachOps(this, d.clock);
   }
 
   // ---- store plumbing ---------------------------------------------------------

@@ -397,6 +397,11 @@ export class Manager {
       }
     }
     if (method === 'renew') return this.leaderOp('renew', { nodeId: p.nodeId, publicKey: p.publicKey });
+    // Any member, for its own endpoints only: the node id is the certificate's.
+    if (method === 'attach' || method === 'detach') {
+      if (!this.#sm.store.get('node', p.nodeId)) throw denied(`node ${p.nodeId} is not part of this swarm (it was removed)`);
+      return this.leaderOp(method, { ...((args ?? {}) as object), nodeId: p.nodeId });
+    }
     if (method === 'session.open' || method === 'heartbeat') {
       const d = this.#dispatcher;
       if (!d || !this.isLeader) {

@@ -48,6 +48,8 @@ const checks = {
   networkInspect: obj({ ref: nonEmpty }),
   networkRemove: obj({ ref: nonEmpty }),
   networkPrune: opt(obj({ labels: opt(arrayOf(str)) })),
+  attach: obj({ nodeId: nonEmpty, taskId: nonEmpty, name: str, network: nonEmpty, ip: opt(nonEmpty) }),
+  detach: obj({ nodeId: nonEmpty, taskId: nonEmpty, network: opt(nonEmpty) }),
 } satisfies Record<string, Check<unknown>>;
 
 type Args<N extends keyof typeof checks> = ReturnType<(typeof checks)[N]>;
@@ -67,6 +69,8 @@ export const OPS = {
   networkInspect: (o: LeaderOps, a: Args<'networkInspect'>) => o.networks.inspect(a.ref),
   networkRemove: (o: LeaderOps, a: Args<'networkRemove'>) => o.networks.remove(a.ref),
   networkPrune: (o: LeaderOps, a: Args<'networkPrune'>) => o.networks.prune(a?.labels ?? []),
+  attach: (o: LeaderOps, a: Args<'attach'>) => o.attachments.attach(a),
+  detach: (o: LeaderOps, a: Args<'detach'>) => o.attachments.detach(a),
 } as const;
 
 export type OpName = keyof typeof OPS;

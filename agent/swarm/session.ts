@@ -16,7 +16,7 @@ import type { Logger } from '../daemon/log.js';
 import { parseAddr } from './addr-text.js';
 import type { LocalSwarmState } from './local-state.js';
 import type { Assignment } from './manager.js';
-import { RemoteError, Rpc } from './rpc.js';
+import { ChannelClosedError, RemoteError, Rpc } from './rpc.js';
 
 export interface SessionOptions {
   key: NodeKey;
@@ -60,6 +60,33 @@ export class Session {
 
   start(): void {
     this.#loop ??= this.#run();
+  }
+
+  /**
+   * Ask the leader on this session (attach, detach), waiting up to timeoutMs
+   * for an open session and riding out a leader change. Only for requests
+   * that are safe to repeat: one may have been done when its answer was lost.
+   */
+  async call<T>(method: string, args: unknown, timeoutMs = 20_000): Promise<T> {
+    const clock = this.#o.clock;
+    const deadline = clock.nowMs() + timeoutMs;
+    let last: Error | undefined;
+    for (;;) {
+      const rpc = this.#rpc;
+      const left = deadline - clock.nowMs();
+      if (rpc && !rpc.closed && left > 0) {
+        try {
+          return await rpc.call<T>(method, args, left);
+        } catch (e) {
+          const again = e instanceof ChannelClosedError || (e instanceof RemoteError && (e.code === 'ENOTLEADER' || e.code === 'ENOQUORUM'));
+          if (!again) throw e;
+          last = e as Error;
+        }
+      }
+      if (this.#closed) throw new Error(`${method}: this node's session with the managers is closed`);
+      if (clock.nowMs() >= deadline) throw new Error(`${method}: no answer from the managers within ${timeoutMs} ms${last ? ` (${last.message})` : ''}`);
+      await new Promise<void>((r) => clock.after(RETRY_MIN_MS, r));
+    }
   }
 
   async close(): Promise<void> {

@@ -9,7 +9,7 @@ import type { Clock } from '../../shared/clock.js';
 import { UsageError } from '../../shared/errors.js';
 import type { Rand } from '../../shared/rand.js';
 import type { StreamTransport } from '../../shared/transport/types.js';
-import type { NetworkInspect, NodeInspect, SwarmInfo, SwarmInitRequest, SwarmInspect, SwarmJoinRequest, SwarmSpecInput, NodeUpdateRequest } from '../api/types.js';
+import type { AttachAnswer, NetworkInspect, NodeInspect, SwarmInfo, SwarmInitRequest, SwarmInspect, SwarmJoinRequest, SwarmSpecInput, NodeUpdateRequest } from '../api/types.js';
 import { CertificateAuthority, DEFAULT_CERT_VALIDITY_MS } from '../cluster/ca/ca.js';
 import { decodeCertificate, encodeCertificate, encodeTbs } from '../cluster/ca/certificate.js';
 import { parseJoinToken } from '../cluster/ca/join-token.js';
@@ -105,6 +105,25 @@ export class SwarmNode {
 
   get manager(): Manager | undefined {
     return this.#manager;
+  }
+
+  /** What the data plane needs of this node's membership, while in a swarm. */
+  get membership(): { nodeId: string; vtep: string; dataPathPort: number } | undefined {
+    const st = this.#state;
+    if (!st) return undefined;
+    return { nodeId: st.nodeId, vtep: st.dataAddr !== '' ? st.dataAddr : parseAddr(st.advertiseAddr).host, dataPathPort: st.dataPathPort };
+  }
+
+  /** An address for one of this node's endpoints on an overlay, from the leader (idempotent per endpoint and network). */
+  attach(req: { taskId: string; name: string; network: string; ip?: string }): Promise<AttachAnswer> {
+    if (!this.#session) throw new RemoteError('EDENIED', NOT_IN_SWARM_MESSAGE);
+    return this.#session.call<AttachAnswer>('attach', req);
+  }
+
+  /** Give back an endpoint's address on one network, or on all of them (idempotent). */
+  detach(req: { taskId: string; network?: string }): Promise<void> {
+    if (!this.#session) throw new RemoteError('EDENIED', NOT_IN_SWARM_MESSAGE);
+    return this.#session.call<void>('detach', req);
   }
 
   info(): SwarmInfo {

@@ -11,6 +11,7 @@ export interface StartAgentOptions {
   agentCmd: readonly string[];
   /** Appended after the bed's own daemon flags. */
   args?: readonly string[];
+  /** Added to this process's environment (a daemon needs PATH to find iproute2, sysctl, nft). */
   env?: NodeJS.ProcessEnv;
   /** Names the agent's dir and name prefix; default the host's name. Use another to run several agents on one host. */
   id?: string;
@@ -78,7 +79,7 @@ export class AgentProcess {
       place.namePrefix,
       ...(opts.args ?? []),
     ];
-    const proc = BedProcess.start(argv, { netns: place.host.netns, logPath: join(place.dir, 'daemon.log'), env: opts.env });
+    const proc = BedProcess.start(argv, { netns: place.host.netns, logPath: join(place.dir, 'daemon.log'), env: { ...process.env, ...opts.env }, sharedMounts: true });
     const agent = new AgentProcess(place, opts.agentCmd, proc);
     const deadlineMs = opts.readyTimeoutMs ?? READY_TIMEOUT_MS;
     const why = await agent.waitReady(deadlineMs);

@@ -14,6 +14,14 @@ export interface BedProcessOptions {
   netns: string;
   logPath: string;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Enter only the host's network namespace (nsenter), keeping the machine's
+   * mount namespace: an agent's `ip netns add` must be visible to every other
+   * process, as it is for a daemon on a real host. `ip netns exec` (the
+   * default) gives the process a private mount namespace, where such a mount
+   * stays invisible and other processes get "Invalid argument" from setns.
+   */
+  sharedMounts?: boolean;
 }
 
 export class BedProcess {
@@ -33,7 +41,7 @@ export class BedProcess {
 
   /** Starts argv inside opts.netns (`ip netns exec` execs it, so pid is the program's own). */
   static start(argv: readonly string[], opts: BedProcessOptions): BedProcess {
-    const full = fullArgv(argv, opts.netns);
+    const full = opts.sharedMounts ? ['nsenter', `--net=/run/netns/${opts.netns}`, '--', ...argv] : fullArgv(argv, opts.netns);
     const fd = openSync(opts.logPath, 'a');
     try {
       const [cmd, ...args] = full as [string, ...string[]];

@@ -54,6 +54,8 @@ t('agent demo shows hosts, agents, reachability and a partition, then leaves not
   match(r.out, /\n  NETWORK ID\s+NAME\s+DRIVER\s+SCOPE\n(  \w{12}\s+\S+\s+overlay\s+swarm\n){3}/);
   match(r.out, /h2\s+192\.0\.2\.12:7946\s+3\/3\s+\d/);
   match(r.out, /an entry written on h0 is on h2 after \d+ ms:\n\s+KEY\s+VALUE\s+OWNER\n\s+10\.0\.1\.2\s+mac 02:42:0a:00:01:02 vtep h0/);
+  match(r.out, /web has 10\.0\.\d+\.\d+ on demo-front \(MTU 1350/);
+  match(r.out, /3 packets transmitted, 3 received, 0% packet loss/);
   match(r.out, /no namespace, link or temp dir of tb\w+-0 is left/);
   await nothingLeft(r.pid);
 });

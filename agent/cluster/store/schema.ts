@@ -78,6 +78,7 @@ const task: Check<Draft<'task'>> = obj({
   id,
   serviceId: opt(nonEmpty),
   slot: opt(int(1)),
+  name: opt(nonEmpty),
   nodeId: str,
   command: opt(strings),
   desiredState: taskState,

@@ -142,6 +142,8 @@ export interface Task {
   serviceId?: string;
   /** Replica slot of a replicated service (1-based, as Docker's name.N). */
   slot?: number;
+  /** A standalone endpoint's `--name` (node-local in docker; kept here for discovery). */
+  name?: string;
   nodeId: string;
   /** What a standalone task runs; service tasks take it from the service spec. */
   command?: string[];

@@ -407,7 +407,7 @@ t('network prune: a filter other than label, or not name=value, is a usage error
 // ---- the group, and the shell around it -------------------------------------
 
 t('network alone, or a subcommand without its NETWORK: one usage line, exit 2', async (s) => {
-  equal(await agent(s, 'network'), usage('network: expected a subcommand (create, inspect, ls, prune, rm)'));
+  equal(await agent(s, 'network'), usage('network: expected a subcommand (connect, create, disconnect, inspect, ls, prune, rm)'));
   for (const sub of ['inspect', 'rm']) {
     const r = await agent(s, 'network', sub);
     equal([r.code, r.out, r.err.split('\n').length], [2, '', 2], sub);

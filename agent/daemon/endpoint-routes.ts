@@ -1,0 +1,90 @@
+// The local API of standalone endpoints (docs/local-api.md): `agent run`,
+// ps, inspect, rm, logs, and `network connect|disconnect`. Bodies are
+// checked here; control-plane errors become one-line API errors.
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { ApiError } from '../../shared/errors.js';
+import type { ApiServer, Request } from '../api/server.js';
+import type { ContainerLogs } from '../api/types.js';
+import { arrayOf, nonEmpty, obj, opt, str } from '../cluster/store/validate.js';
+import type { EndpointManager } from '../endpoint/endpoint-manager.js';
+import { inspectView, summaryView } from '../endpoint/endpoint-views.js';
+import { statusOf } from '../swarm/errors.js';
+import { ChannelClosedError, RemoteError } from '../swarm/rpc.js';
+import { body } from './request-body.js';
+
+const LOG_CHUNK_BYTES = 64 * 1024;
+
+const runBody = obj({ Name: opt(nonEmpty), Networks: arrayOf(nonEmpty), IP: opt(nonEmpty), Cmd: arrayOf(str) });
+const connectBody = obj({ Container: opt(nonEmpty), NetNs: opt(nonEmpty), Name: opt(nonEmpty), IPv4Address: opt(nonEmpty) });
+const disconnectBody = obj({ Container: nonEmpty });
+
+async function api<T>(f: () => Promise<T> | T): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    if (e instanceof RemoteError) throw new ApiError(e.message, statusOf(e.code));
+    if (e instanceof ChannelClosedError) throw new ApiError(`the manager went away during the request: ${e.message}`, 503);
+    throw e;
+  }
+}
+
+function flag(req: Request, name: string): boolean {
+  const v = req.query.get(name);
+  return v === '1' || v === 'true';
+}
+
+export function mountEndpointRoutes(server: ApiServer, eps: () => EndpointManager): void {
+  server
+    .route('POST', '/containers/run', (req) => api(() => eps().run(body(runBody, req))))
+    .route('GET', '/containers/json', (req) =>
+      api(() => {
+        const m = eps();
+        return m.records.map((r) => summaryView(r, m.status(r))).filter((s) => flag(req, 'all') || s.State === 'running');
+      }),
+    )
+    .route('GET', '/containers/:id/json', (req) =>
+      api(() => {
+        const m = eps();
+        const r = m.find(req.params['id']!);
+        return inspectView(r, m.status(r));
+      }),
+    )
+    .route('DELETE', '/containers/:id', (req) => api(async () => (await eps().remove(req.params['id']!, flag(req, 'force')), {})))
+    .route('GET', '/containers/:id/logs', (req) => api(() => logs(eps(), req.params['id']!, Number(req.query.get('offset') ?? 0))))
+    .route('POST', '/networks/:id/connect', (req) =>
+      api(async () => {
+        const b = body(connectBody, req);
+        if ((b.Container === undefined) === (b.NetNs === undefined)) throw new ApiError('network connect: give either a container or --netns PATH', 400);
+        const target = b.Container !== undefined ? { ref: b.Container } : { netns: b.NetNs!, ...(b.Name !== undefined ? { name: b.Name } : {}) };
+        await eps().connect(req.params['id']!, target, b.IPv4Address);
+        return {};
+      }),
+    )
+    .route('POST', '/networks/:id/disconnect', (req) => api(async () => (await eps().disconnect(req.params['id']!, body(disconnectBody, req).Container), {})));
+}
+
+function logs(m: EndpointManager, ref: string, offset: number): ContainerLogs {
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new ApiError(`query parameter offset: expected a byte offset >= 0, got ${offset}`, 400);
+  const r = m.find(ref);
+  const st = m.status(r);
+  const path = m.logPath(r.id);
+  let size = 0;
+  try {
+    size = statSync(path).size;
+  } catch {
+    // No output yet.
+  }
+  const n = Math.max(0, Math.min(LOG_CHUNK_BYTES, size - offset));
+  let data = '';
+  if (n > 0) {
+    const buf = Buffer.alloc(n);
+    const fd = openSync(path, 'r');
+    try {
+      readSync(fd, buf, 0, n, offset);
+    } finally {
+      closeSync(fd);
+    }
+    data = buf.toString('utf8');
+  }
+  return { Data: data, Offset: offset + n, Running: st.running, ExitCode: st.exitCode };
+}

@@ -1,0 +1,378 @@
+// Standalone endpoints on this node (issue 6, seed "Operations for standalone
+// containers"): `agent run` starts CMD in a fresh netns with one interface per
+// overlay and one on gwbridge; `network connect|disconnect` adds and removes
+// overlays later, also on a namespace another runtime made (`--netns PATH`);
+// `rm` tears it all down. Addresses come from the managers (an attachment
+// task per endpoint), so they never collide across nodes. Either an
+// operation completes or it undoes what it did.
+import { basename } from 'node:path';
+import type { Clock } from '../../shared/clock.js';
+import { ApiError, UsageError } from '../../shared/errors.js';
+import type { Rand } from '../../shared/rand.js';
+import type { AttachAnswer } from '../api/types.js';
+import { encodeBase36 } from '../cluster/ca/base36.js';
+import type { SecretFileIo } from '../cluster/ca/secret-file.js';
+import type { Logger } from '../daemon/log.js';
+import { VXLAN_OVERHEAD_BYTES, sandboxNetns, type DataPlane } from '../datapath/data-plane.js';
+import { macForIPv4, type Plumbing } from '../datapath/plumbing.js';
+import { AddressSpace } from '../network/address-space.js';
+import type { ProcessRunner } from './endpoint-process.js';
+import { loadEndpoints, saveEndpoints, type EndpointNet, type EndpointRecord } from './endpoint-state.js';
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+
+/** docker's container name rule (daemon/names.go). */
+const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+const ID_BYTES = 16;
+export const GWBRIDGE = 'agent_gwbridge';
+export const GWBRIDGE_SUBNET = '172.18.0.0/16';
+export const GWBRIDGE_GATEWAY = '172.18.0.1';
+const NAT_TABLE = 'agent_nat';
+/** How long rm -f waits for the process group to go after SIGKILL. */
+const KILL_WAIT_MS = 5_000;
+
+export interface SwarmSide {
+  membership: { nodeId: string; vtep: string; dataPathPort: number } | undefined;
+  attach(req: { taskId: string; name: string; network: string; ip?: string }): Promise<AttachAnswer>;
+  detach(req: { taskId: string; network?: string }): Promise<void>;
+}
+
+export interface EndpointManagerOptions {
+  stateDir: string;
+  io: SecretFileIo;
+  namePrefix: string;
+  swarm: () => SwarmSide;
+  data: DataPlane;
+  plumbing: Plumbing;
+  processes: ProcessRunner;
+  /** The gwbridge to use: a bridge network the user made under GWBRIDGE's name, else the defaults. */
+  gwbridge?(): { device: string; icc: boolean; masquerade: boolean } | undefined;
+  /** MTU of the link holding the data path address (overlay MTU = that − 50 unless the network sets one). */
+  underlayMtu(vtep: string): Promise<number>;
+  clock: Clock;
+  rand: Rand;
+  log: Logger;
+}
+
+export interface RunRequest {
+  Name?: string;
+  Networks: string[];
+  IP?: string;
+  Cmd: string[];
+}
+
+export class EndpointManager {
+  readonly #o: EndpointManagerOptions;
+  #records: EndpointRecord[] = [];
+  #pipes: Record<string, number> = {};
+  #busy: Promise<unknown> = Promise.resolve();
+  #gw: { subnet: string; gateway: string } | undefined;
+
+  /** Forget the gwbridge's addresses (its network was removed or remade). */
+  forgetGwbridge(): void {
+    this.#gw = undefined;
+  }
+
+  constructor(o: EndpointManagerOptions) {
+    this.#o = o;
+  }
+
+  get records(): readonly EndpointRecord[] {
+    return this.#records;
+  }
+
+  get pipes(): Record<string, number> {
+    return this.#pipes;
+  }
+
+  /** Load the records; the data plane is rebuilt by restore() once the swarm membership is known. */
+  load(): void {
+    const f = loadEndpoints(this.#o.stateDir, this.#o.io);
+    this.#records = f.endpoints;
+    this.#pipes = f.pipes;
+    this.#o.data.adoptPipes(f.pipes);
+  }
+
+  /** After a restart: sandboxes and peers for every recorded endpoint again (their netns and processes lived on). */
+  restore(): Promise<void> {
+    return this.#serial(async () => {
+      const m = this.#o.swarm().membership;
+      const keep = new Set<number>();
+      for (const r of this.#records) {
+        for (const n of r.networks) {
+          await this.#o.data.useNetwork({ nid: n.networkId, vni: n.vni, mtu: n.mtu }, r.id);
+          if (!(await this.#o.plumbing.hasLink(sandboxNetns(this.#o.namePrefix, n.vni), n.sandboxLink))) await this.#addIface(r, n);
+          if (m) this.#o.data.publish(n.networkId, r.id, { ip: plain(n.address), mac: n.mac, vtep: m.vtep });
+          keep.add(n.vni);
+        }
+      }
+      await this.#o.data.sweep(keep);
+      this.#save();
+    });
+  }
+
+  // ---- run, rm -----------------------------------------------------------------------------
+
+  run(req: RunRequest): Promise<{ Id: string; Warnings: string[] }> {
+    return this.#serial(async () => {
+      if (req.Cmd.length === 0 || req.Cmd[0] === '') throw new UsageError('run: a command is required after --');
+      const id = encodeBase36(this.#o.rand.bytes(ID_BYTES)).slice(0, 25);
+      const name = this.#checkName(req.Name ?? id.slice(0, 12));
+      if (req.IP !== undefined && req.Networks.length === 0) throw new UsageError('--ip: needs a --network to take the address on');
+      const r: EndpointRecord = { id, name, netns: `${this.#o.namePrefix}-e${id.slice(0, 12)}`, command: [...req.Cmd], createdAtMs: Math.floor(this.#o.clock.wallMs()), networks: [] };
+      await this.#build(r, req.Networks, req.IP);
+      try {
+        const dir = join(this.#o.stateDir, 'endpoints');
+        mkdirSync(dir, { recursive: true, mode: 0o700 });
+        r.pid = await this.#o.processes.start({ netns: r.netns, argv: req.Cmd, logPath: this.logPath(r.id), exitPath: this.#exitPath(r.id) });
+      } catch (e) {
+        await this.#teardown(r);
+        throw new ApiError(`could not start ${req.Cmd[0]}: ${(e as Error).message}`, 500);
+      }
+      this.#records.push(r);
+      this.#save();
+      this.#o.log.info('endpoint started', { id: r.id, name, pid: r.pid, networks: r.networks.map((n) => n.name).join(',') });
+      return { Id: id, Warnings: [] };
+    });
+  }
+
+  remove(ref: string, force: boolean): Promise<void> {
+    return this.#serial(async () => {
+      const r = this.find(ref);
+      if (r.pid !== undefined && this.status(r).running) {
+        if (!force) throw new ApiError(`You cannot remove a running container ${r.id}. Stop the container before attempting removal or force remove`, 409);
+        await this.#kill(r);
+      }
+      await this.#teardown(r);
+      this.#records = this.#records.filter((x) => x !== r);
+      this.#save();
+      this.#o.log.info('endpoint removed', { id: r.id, name: r.name });
+    });
+  }
+
+  // ---- connect, disconnect -----------------------------------------------------------------
+
+  /** `network connect NET NAME`, or `network connect NET --netns PATH` for a namespace of another runtime. */
+  connect(network: string, target: { ref: string } | { netns: string; name?: string }, ip?: string): Promise<void> {
+    return this.#serial(async () => {
+      if ('ref' in target) {
+        const r = this.find(target.ref);
+        await this.#attachOne(r, network, ip);
+        this.#save();
+        return;
+      }
+      const path = target.netns;
+      const existing = this.#records.find((x) => x.external === path);
+      if (existing) {
+        await this.#attachOne(existing, network, ip);
+        this.#save();
+        return;
+      }
+      const id = encodeBase36(this.#o.rand.bytes(ID_BYTES)).slice(0, 25);
+      const name = this.#checkName(target.name ?? basename(path));
+      const r: EndpointRecord = { id, name, netns: `${this.#o.namePrefix}-x${id.slice(0, 12)}`, external: path, command: [], createdAtMs: Math.floor(this.#o.clock.wallMs()), networks: [] };
+      await this.#o.plumbing.adoptNetns(path, r.netns);
+      try {
+        await this.#attachOne(r, network, ip);
+      } catch (e) {
+        await this.#o.plumbing.releaseNetns(r.netns);
+        throw e;
+      }
+      this.#records.push(r);
+      this.#save();
+    });
+  }
+
+  disconnect(network: string, ref: string): Promise<void> {
+    return this.#serial(async () => {
+      const r = this.find(ref);
+      const n = r.networks.find((x) => x.networkId === network || x.name === network || (network.length >= 4 && x.networkId.startsWith(network)));
+      if (!n) throw new ApiError(`container ${r.name} is not connected to network ${network}`, 409);
+      await this.#detachOne(r, n);
+      if (r.external && r.networks.length === 0) {
+        await this.#o.plumbing.releaseNetns(r.netns);
+        this.#records = this.#records.filter((x) => x !== r);
+      }
+      this.#save();
+    });
+  }
+
+  // ---- reads -------------------------------------------------------------------------------
+
+  find(ref: string): EndpointRecord {
+    const exact = this.#records.find((r) => r.name === ref || r.id === ref);
+    if (exact) return exact;
+    const byPrefix = ref.length > 0 ? this.#records.filter((r) => r.id.startsWith(ref)) : [];
+    if (byPrefix.length === 1) return byPrefix[0]!;
+    if (byPrefix.length > 1) throw new ApiError(`multiple containers found with provided prefix: ${ref}`, 400);
+    throw new ApiError(`No such container: ${ref}`, 404);
+  }
+
+  status(r: EndpointRecord): { running: boolean; exitCode: number | null } {
+    if (r.pid === undefined) return { running: true, exitCode: null };
+    return this.#o.processes.status(r.pid, this.#exitPath(r.id));
+  }
+
+  logPath(id: string): string {
+    return join(this.#o.stateDir, 'endpoints', `${id}.log`);
+  }
+
+  #exitPath(id: string): string {
+    return join(this.#o.stateDir, 'endpoints', `${id}.exit`);
+  }
+
+  // ---- building and tearing down -----------------------------------------------------------
+
+  async #build(r: EndpointRecord, networks: readonly string[], ip: string | undefined): Promise<void> {
+    // The managers first: a refusal (not attachable, address taken) costs no plumbing.
+    const answers: AttachAnswer[] = [];
+    try {
+      for (const net of networks) {
+        const a = await this.#attach(r, net, answers.length === 0 ? ip : undefined);
+        // The same network twice (by name and id, say): the managers answer the same address again.
+        if (answers.some((x) => x.NetworkID === a.NetworkID)) throw new ApiError(`endpoint with name ${r.name} already exists in network ${a.Name}`, 409);
+        answers.push(a);
+      }
+    } catch (e) {
+      await this.#o.swarm().detach({ taskId: r.id }).catch(() => {});
+      throw e;
+    }
+    try {
+      await this.#o.plumbing.createEndpoint(r.netns);
+      await this.#addGateway(r);
+      for (const a of answers) await this.#plumb(r, a);
+    } catch (e) {
+      await this.#teardown(r);
+      await this.#o.swarm().detach({ taskId: r.id }).catch(() => {});
+      throw e;
+    }
+  }
+
+  async #addGateway(r: EndpointRecord): Promise<void> {
+    const user = this.#o.gwbridge?.();
+    const device = user?.device ?? GWBRIDGE;
+    const icc = user?.icc ?? false;
+    const gw = (this.#gw ??= await this.#o.plumbing.ensureGwbridge({ name: device, subnet: GWBRIDGE_SUBNET, gateway: GWBRIDGE_GATEWAY, icc, masquerade: user?.masquerade ?? true, natTable: NAT_TABLE }));
+    const used: Record<string, string> = {};
+    for (const x of this.#records) if (x.gw) used[plain(x.gw.address)] = x.id;
+    const address = new AddressSpace({ subnet: gw.subnet, gateway: gw.gateway }, used).allocate(r.id);
+    r.gw = { address, gateway: gw.gateway, hostLink: `ag-g${r.id.slice(0, 10)}` };
+    await this.#o.plumbing.addGwIface({ bridge: device, endpointNetns: r.netns, hostLink: r.gw.hostLink, ifname: 'eth-gw', address, gateway: gw.gateway, isolated: !icc });
+  }
+
+  async #attach(r: EndpointRecord, network: string, ip: string | undefined): Promise<AttachAnswer> {
+    const swarm = this.#o.swarm();
+    if (!swarm.membership) throw new ApiError('This node is not part of a swarm: overlay networks need one. Use "agent swarm init" or "agent swarm join" first.', 503);
+    const a = await swarm.attach({ taskId: r.id, name: r.name, network, ...(ip !== undefined ? { ip } : {}) });
+    if (r.networks.some((n) => n.networkId === a.NetworkID)) throw new ApiError(`endpoint with name ${r.name} already exists in network ${a.Name}`, 409);
+    return a;
+  }
+
+  /** One more network for an existing endpoint: address from the managers, then the interface. */
+  async #attachOne(r: EndpointRecord, network: string, ip: string | undefined): Promise<void> {
+    const a = await this.#attach(r, network, ip);
+    try {
+      await this.#plumb(r, a);
+    } catch (e) {
+      await this.#o.swarm().detach({ taskId: r.id, network: a.NetworkID }).catch(() => {});
+      throw e;
+    }
+  }
+
+  /** The sandbox, the endpoint's interface on it, and its peer record. */
+  async #plumb(r: EndpointRecord, a: AttachAnswer): Promise<void> {
+    const m = this.#o.swarm().membership;
+    if (!m) throw new ApiError('This node left the swarm during the request', 503);
+    const mtu = a.MTU ?? (await this.#o.underlayMtu(m.vtep)) - VXLAN_OVERHEAD_BYTES;
+    const n: EndpointNet = {
+      networkId: a.NetworkID,
+      name: a.Name,
+      vni: a.VNI,
+      subnet: a.Subnet,
+      gateway: a.Gateway,
+      address: a.Address,
+      mac: macForIPv4(plain(a.Address)),
+      mtu,
+      ifname: nextIfname(r),
+      sandboxLink: `v${r.id.slice(0, 12)}`,
+    };
+    await this.#o.data.useNetwork({ nid: n.networkId, vni: n.vni, mtu: n.mtu }, r.id);
+    try {
+      await this.#addIface(r, n);
+    } catch (e) {
+      await this.#o.data.releaseNetwork(n.vni, r.id).catch(() => {});
+      throw e;
+    }
+    r.networks.push(n);
+    this.#o.data.publish(n.networkId, r.id, { ip: plain(n.address), mac: n.mac, vtep: m.vtep });
+  }
+
+  #addIface(r: EndpointRecord, n: EndpointNet): Promise<void> {
+    return this.#o.plumbing.addOverlayIface({
+      sandboxNetns: sandboxNetns(this.#o.namePrefix, n.vni),
+      endpointNetns: r.netns,
+      sandboxLink: n.sandboxLink,
+      ifname: n.ifname,
+      address: n.address,
+      mac: n.mac,
+      mtu: n.mtu,
+    });
+  }
+
+  async #detachOne(r: EndpointRecord, n: EndpointNet): Promise<void> {
+    this.#o.data.unpublish(n.networkId, r.id);
+    await this.#o.plumbing.removeOverlayIface({ sandboxNetns: sandboxNetns(this.#o.namePrefix, n.vni), sandboxLink: n.sandboxLink });
+    await this.#o.data.releaseNetwork(n.vni, r.id);
+    r.networks = r.networks.filter((x) => x !== n);
+    try {
+      await this.#o.swarm().detach({ taskId: r.id, network: n.networkId });
+    } catch (e) {
+      // The address stays held by the managers until the endpoint is removed there; say so once.
+      this.#o.log.warn('could not give the address back to the managers', { endpoint: r.id, network: n.networkId, error: (e as Error).message });
+    }
+  }
+
+  /** Everything an endpoint holds, gone; each step tolerates what is already gone. */
+  async #teardown(r: EndpointRecord): Promise<void> {
+    for (const n of [...r.networks]) await this.#detachOne(r, n);
+    if (r.gw) await this.#o.plumbing.removeGwIface({ hostLink: r.gw.hostLink });
+    if (r.external) await this.#o.plumbing.releaseNetns(r.netns);
+    else await this.#o.plumbing.deleteEndpoint(r.netns);
+  }
+
+  async #kill(r: EndpointRecord): Promise<void> {
+    if (r.pid === undefined) return;
+    this.#o.processes.signal(r.pid, 'SIGKILL');
+    const deadline = this.#o.clock.nowMs() + KILL_WAIT_MS;
+    while (this.status(r).running && this.#o.clock.nowMs() < deadline) await new Promise<void>((res) => this.#o.clock.after(50, res));
+  }
+
+  #checkName(name: string): string {
+    if (!NAME_RE.test(name)) throw new UsageError(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    const taken = this.#records.find((r) => r.name === name);
+    if (taken) throw new ApiError(`Conflict. The container name "/${name}" is already in use by container "${taken.id}". You have to remove (or rename) that container to be able to reuse that name.`, 409);
+    return name;
+  }
+
+  #save(): void {
+    this.#pipes = { ...this.#o.data.pipeRecord() };
+    saveEndpoints(this.#o.stateDir, { endpoints: this.#records, pipes: this.#pipes }, this.#o.io);
+  }
+
+  #serial<T>(f: () => Promise<T>): Promise<T> {
+    const run = this.#busy.then(f, f);
+    this.#busy = run.catch(() => {});
+    return run;
+  }
+}
+
+function plain(cidr: string): string {
+  const i = cidr.indexOf('/');
+  return i < 0 ? cidr : cidr.slice(0, i);
+}
+
+/** The lowest ethN the endpoint does not use yet. */
+function nextIfname(r: EndpointRecord): string {
+  const used = new Set(r.networks.map((n) => n.ifname));
+  for (let i = 0; ; i++) if (!used.has(`eth${i}`)) return `eth${i}`;
+}
