@@ -108,7 +108,7 @@ export class Daemon {
         Runtime: runtimeName(),
         Swarm: this.#swarm.info(),
       }));
-    mountSwarmRoutes(this.#api, () => this.#swarm, () => this.#kick());
+    mountSwarmRoutes(this.#api, () => this.#swarm, () => this.#kick(), (force) => this.#endpoints.beforeLeave(force));
     mountDiagnosticRoutes(this.#api, () => this.#swarm.gossip, () => this.#data);
     mountEndpointRoutes(this.#api, () => this.#endpoints);
     mountNetworkRoutes(this.#api, () => this.#swarm, () => this.#bridges, (device) => {

@@ -86,11 +86,18 @@ export async function api<T>(f: () => Promise<T>): Promise<T> {
 }
 
 /** joined: told after a successful init or join (the data plane starts following the membership). */
-export function mountSwarmRoutes(server: ApiServer, swarm: () => SwarmNode, joined: () => void = () => {}): void {
+/** beforeLeave: may refuse a leave (endpoints on overlays) or clean up first (--force). */
+export function mountSwarmRoutes(server: ApiServer, swarm: () => SwarmNode, joined: () => void = () => {}, beforeLeave: (force: boolean) => Promise<void> = async () => {}): void {
   server
     .route('POST', '/swarm/init', (req) => api(() => swarm().init(body(initBody, req))).then((r) => (joined(), r)))
     .route('POST', '/swarm/join', (req) => api(() => swarm().join(body(joinBody, req))).then((r) => (joined(), r)))
-    .route('POST', '/swarm/leave', (req) => api(async () => (await swarm().leave(flag(req, 'force')), {})))
+    .route('POST', '/swarm/leave', (req) =>
+      api(async () => {
+        await beforeLeave(flag(req, 'force'));
+        await swarm().leave(flag(req, 'force'));
+        return {};
+      }),
+    )
     .route('GET', '/swarm', () => api(() => swarm().swarmInspect()))
     .route('POST', '/swarm/update', (req) =>
       api(async () => {

@@ -63,6 +63,8 @@ export class DataPlane {
   #unwatch: (() => void) | undefined;
   /** Our own records, re-published when gossip restarts: nid -> endpoint id -> record. */
   readonly #published = new Map<string, Map<string, PeerRecord>>();
+  /** Keys learned from NetworkDB per VNI (ours included), cleared when the gossip instance changes. */
+  readonly #remote = new Map<number, Set<string>>();
   /** Sandbox pipe index per VNI (persisted by the endpoint manager with its records). */
   readonly #pipes = new Map<number, number>();
   badRecords = 0;
@@ -182,13 +184,17 @@ export class DataPlane {
     this.#unwatch?.();
     this.#unwatch = undefined;
     this.#gossip = g;
-    if (!g) return;
-    this.#unwatch = g.watch((e) => this.#onTable(e));
-    // A new gossip instance knows nothing of ours: attach and publish again.
-    for (const [nid, recs] of this.#published) {
-      for (const [ep, r] of recs) {
-        g.attach(nid, ep);
-        g.put(nid, TABLE_PEERS, ep, encodePeerRecord(r));
+    // What the old instance taught us may have been deleted since: start from the new one's view.
+    for (const [vni, keys] of this.#remote) for (const k of keys) this.forwarder.removePeer(vni, k);
+    this.#remote.clear();
+    if (g) {
+      this.#unwatch = g.watch((e) => this.#onTable(e));
+      // A new gossip instance knows nothing of ours: attach and publish again.
+      for (const [nid, recs] of this.#published) {
+        for (const [ep, r] of recs) {
+          g.attach(nid, ep);
+          g.put(nid, TABLE_PEERS, ep, encodePeerRecord(r));
+        }
       }
     }
     for (const nid of this.#byNid.keys()) this.#loadPeers(nid);
@@ -235,7 +241,10 @@ export class DataPlane {
     const vni = this.#byNid.get(e.nid);
     if (vni === undefined) return;
     if (e.type === 'delete') {
-      if (!this.#published.get(e.nid)?.has(e.key)) this.forwarder.removePeer(vni, e.key);
+      if (!this.#published.get(e.nid)?.has(e.key)) {
+        this.forwarder.removePeer(vni, e.key);
+        this.#remote.get(vni)?.delete(e.key);
+      }
       return;
     }
     this.#setPeer(vni, e.key, e.value);
@@ -246,6 +255,9 @@ export class DataPlane {
     try {
       r = decodePeerRecord(value);
       this.forwarder.setPeer(vni, key, r);
+      let keys = this.#remote.get(vni);
+      if (!keys) this.#remote.set(vni, (keys = new Set()));
+      keys.add(key);
     } catch (e) {
       if (!(e instanceof TableRecordError) && !(e instanceof RangeError)) throw e;
       this.badRecords++;

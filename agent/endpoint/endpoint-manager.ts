@@ -13,7 +13,7 @@ import type { AttachAnswer } from '../api/types.js';
 import { encodeBase36 } from '../cluster/ca/base36.js';
 import type { SecretFileIo } from '../cluster/ca/secret-file.js';
 import type { Logger } from '../daemon/log.js';
-import { VXLAN_OVERHEAD_BYTES, sandboxNetns, type DataPlane } from '../datapath/data-plane.js';
+import { VXLAN_OVERHEAD_BYTES, pipeHostLink, sandboxNetns, type DataPlane } from '../datapath/data-plane.js';
 import { macForIPv4, type Plumbing } from '../datapath/plumbing.js';
 import { AddressSpace } from '../network/address-space.js';
 import type { ProcessRunner } from './endpoint-process.js';
@@ -107,8 +107,31 @@ export class EndpointManager {
         }
       }
       await this.#o.data.sweep(keep);
+      await this.#sweepUnrecorded(keep);
       this.#save();
     });
+  }
+
+  /** What a crash between making plumbing and recording it left: ours by name, in no record. */
+  async #sweepUnrecorded(keepVnis: ReadonlySet<number>): Promise<void> {
+    const p = this.#o.namePrefix;
+    const have = await this.#o.plumbing.list({ netnsPrefix: `${p}-`, linkPrefix: 'ag-' });
+    const known = new Set(this.#records.map((r) => r.netns));
+    for (const ns of have.netns) {
+      const rest = ns.slice(p.length + 1);
+      if (known.has(ns)) continue;
+      if (/^e[0-9a-z]{12}$/.test(rest)) await this.#o.plumbing.deleteEndpoint(ns);
+      else if (/^x[0-9a-z]{12}$/.test(rest)) await this.#o.plumbing.releaseNetns(ns);
+      else if (/^n\d+$/.test(rest) && !keepVnis.has(Number(rest.slice(1)))) await this.#o.plumbing.deleteSandbox({ netns: ns, hostLink: pipeHostLink(Number(rest.slice(1))) });
+      else continue;
+      this.#o.log.info('removed plumbing no record names', { netns: ns });
+    }
+    const gwLinks = new Set(this.#records.flatMap((r) => (r.gw ? [r.gw.hostLink] : [])));
+    for (const l of have.links) {
+      if (!/^ag-g[0-9a-z]{10}$/.test(l) || gwLinks.has(l)) continue;
+      await this.#o.plumbing.removeGwIface({ hostLink: l });
+      this.#o.log.info('removed plumbing no record names', { link: l });
+    }
   }
 
   // ---- run, rm -----------------------------------------------------------------------------
@@ -147,6 +170,36 @@ export class EndpointManager {
       this.#records = this.#records.filter((x) => x !== r);
       this.#save();
       this.#o.log.info('endpoint removed', { id: r.id, name: r.name });
+    });
+  }
+
+  /**
+   * `swarm leave`: endpoints on overlays keep it from happening (their
+   * addresses belong to the swarm), unless forced; then their overlay
+   * interfaces go here (the managers reclaim the addresses when the node is
+   * removed).
+   */
+  beforeLeave(force: boolean): Promise<void> {
+    return this.#serial(async () => {
+      const attached = this.#records.filter((r) => r.networks.length > 0);
+      if (attached.length === 0) return;
+      if (!force) {
+        const names = attached.map((r) => r.name);
+        throw new ApiError(`this node has endpoints on overlay networks (${names.slice(0, 5).join(', ')}${names.length > 5 ? ', ...' : ''}): remove or disconnect them first, or use --force`, 409);
+      }
+      for (const r of attached) {
+        for (const n of [...r.networks]) {
+          this.#o.data.unpublish(n.networkId, r.id);
+          await this.#o.plumbing.removeOverlayIface({ sandboxNetns: sandboxNetns(this.#o.namePrefix, n.vni), sandboxLink: n.sandboxLink });
+          await this.#o.data.releaseNetwork(n.vni, r.id);
+          r.networks = r.networks.filter((x) => x !== n);
+        }
+        if (r.external) {
+          await this.#o.plumbing.releaseNetns(r.netns);
+          this.#records = this.#records.filter((x) => x !== r);
+        }
+      }
+      this.#save();
     });
   }
 

@@ -376,6 +376,10 @@ export class LeaderOps {
       batch(remove('node', n.id, n.meta.version), update('cluster', { ...c, rootCa: { certificate: c.rootCa!.certificate, key: ca.serialize() }, updatedAtMs: now }, c.meta.version)),
     );
     this.#d.evict(n.id);
+    // Its endpoints' addresses go back to the pools (docker removes a removed node's tasks too).
+    for (const t of this.#d.store().tasks({ nodeId: n.id })) {
+      if (t.serviceId === undefined) await this.attachments.detach({ nodeId: n.id, taskId: t.id });
+    }
   }
 
   /** A manager leaving on its own (`swarm leave` without --force): leave Raft, stay listed as a down worker. */

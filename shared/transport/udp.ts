@@ -51,6 +51,10 @@ class NodeUdpSocket implements UdpSocket {
   #sock: Socket;
   #cbs: ((data: Uint8Array, from: Addr) => void)[] = [];
   #closing: Promise<void> | undefined;
+  /** One callback for every send: no closure per datagram on the data path. */
+  readonly #sent = (err: Error | null): void => {
+    if (err) this.errors++;
+  };
 
   constructor(sock: Socket) {
     this.#sock = sock;
@@ -71,9 +75,7 @@ class NodeUdpSocket implements UdpSocket {
   send(data: Uint8Array, to: Addr): void {
     if (this.#closing !== undefined) return;
     try {
-      this.#sock.send(data, to.port, to.host, (err) => {
-        if (err) this.errors++;
-      });
+      this.#sock.send(data, to.port, to.host, this.#sent);
     } catch {
       this.errors++;
     }

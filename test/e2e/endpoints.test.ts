@@ -34,7 +34,7 @@ t('a gwbridge made beforehand, --ip, connect and disconnect, and a namespace of 
     await init(ctx, h0, 0);
     await cli(h1, 'swarm', 'join', '--token', await token(h0, 'worker'), '--advertise-addr', bed.hosts[1]!.ip, `${bed.hosts[0]!.ip}:2377`);
     await cli(h0, 'network', 'create', '-d', 'overlay', '--attachable', '--subnet', '10.20.0.0/24', 'ov');
-    await cli(h0, 'network', 'create', '-d', 'overlay', '--attachable', 'ov2');
+    await cli(h0, 'network', 'create', '-d', 'overlay', '--attachable', '--opt', 'com.docker.network.driver.mtu=1200', 'ov2');
 
     // The user's gwbridge is used as it is: its subnet, icc off between endpoints.
     await cli(h0, 'run', '-d', '--name', 'one', '--network', 'ov', '--ip', '10.20.0.50', '--', 'sleep', '600');
@@ -53,7 +53,10 @@ t('a gwbridge made beforehand, --ip, connect and disconnect, and a namespace of 
     const peerIp = (await inspectEp(h1, 'peer')).NetworkSettings.Networks['ov2']!.IPAddress;
     ok(!(await pings(h0, ['exec', 'one', '--'], peerIp)), 'not on ov2 yet');
     await cli(h0, 'network', 'connect', 'ov2', 'one');
-    is((await inspectEp(h0, 'one')).NetworkSettings.Networks['ov2']!.Interface, 'eth1');
+    const ov2 = (await inspectEp(h0, 'one')).NetworkSettings.Networks['ov2']!;
+    is(ov2.Interface, 'eth1');
+    is(ov2.MTU, 1200, 'the network option sets the MTU');
+    is((await h0.cli(['exec', 'one', '--', 'cat', '/sys/class/net/eth1/mtu'])).stdout.trim(), '1200');
     ok(await pings(h0, ['exec', 'one', '--'], peerIp), 'one -> peer over ov2 after connect');
     await cli(h0, 'network', 'disconnect', 'ov2', 'one');
     is((await inspectEp(h0, 'one')).NetworkSettings.Networks['ov2'], undefined);
@@ -74,6 +77,9 @@ t('a gwbridge made beforehand, --ip, connect and disconnect, and a namespace of 
     ok(!left.stdout.includes('eth0'), `our interface left the foreign namespace: ${left.stdout}`);
     match(await fails(h1, 'inspect', ext), /No such container/);
     await run(['ip', 'netns', 'del', ext]);
+
+    // swarm leave refuses while endpoints are on overlays.
+    match(await fails(h1, 'swarm', 'leave'), /has endpoints on overlay networks \(peer\)/);
 
     // Removing endpoints frees the gwbridge.
     for (const n of ['one', 'two']) await cli(h0, 'rm', '-f', n);
