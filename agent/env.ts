@@ -12,6 +12,20 @@ export interface Env {
    * seconds, not a knob for production.
    */
   raftTickMs: number | undefined;
+  /**
+   * AGENT_REKEY_MS: how often encrypted overlay sessions re-handshake
+   * (default 120000, WireGuard's REKEY_AFTER_TIME; rejected after 1.5x). For
+   * tests that must see many rekeys in a minute, not a knob for production.
+   */
+  rekeyMs: number | undefined;
+}
+
+function intVar(env: Record<string, string | undefined>, name: string, min: number, max: number): number | undefined {
+  const text = env[name];
+  if (!text) return undefined;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new Error(`${name}: expected an integer from ${min} to ${max}, got ${JSON.stringify(text)}`);
+  return n;
 }
 
 export function readEnv(env: Record<string, string | undefined> = process.env): Env {
@@ -23,5 +37,5 @@ export function readEnv(env: Record<string, string | undefined> = process.env): 
       throw new Error(`AGENT_RAFT_TICK_MS: expected an integer from 10 to 10000, got ${JSON.stringify(tick)}`);
     }
   }
-  return { host: env['AGENT_HOST'] || undefined, raftTickMs };
+  return { host: env['AGENT_HOST'] || undefined, raftTickMs, rekeyMs: intVar(env, 'AGENT_REKEY_MS', 500, 120_000) };
 }

@@ -126,6 +126,67 @@ export interface NodeInspect {
   ManagerStatus?: { Leader: boolean; Reachability: 'reachable' | 'unreachable' | 'unknown'; Addr: string };
   /** Certificate validity of the node (Unix ms), when issued. */
   Certificate?: { Serial: string; NotAfterMs: number };
+  /** The node's encrypted data path as it last reported it to the leader (with its heartbeats); absent when it has not. */
+  DataPath?: NodeDataPath;
+}
+
+// ---- encrypted data path status (issue 7) ---------------------------------------------
+
+/** A peer session on an encrypted overlay, as the node that holds it sees it. */
+export type DatapathPeerState = 'up' | 'handshaking' | 'failed' | 'no-key';
+
+/** One peer session in a node's report. */
+export interface DatapathPeerReport {
+  nodeId: string;
+  state: DatapathPeerState;
+  /** Why it is not up ('' when up). */
+  reason: string;
+  /** Wall ms of the last completed handshake, null if none yet. */
+  lastHandshakeWallMs: number | null;
+  txBytes: number;
+  rxBytes: number;
+}
+
+/**
+ * What a node's data path says of its encrypted overlays, sent to the leader
+ * with each dispatcher heartbeat (control plane `heartbeat` body
+ * `{datapath?}`). The leader keeps the latest per node in memory only.
+ */
+export interface DatapathReport {
+  networks: { networkId: string; peers: DatapathPeerReport[] }[];
+  /** The data path as a whole is broken on this node (e.g. it could not start). */
+  error?: string;
+}
+
+/** A peer session as `node inspect` and `network inspect` show it (`wg show`'s columns). */
+export interface DatapathPeerView {
+  NodeID: string;
+  /** '' when the node is not (or no longer) in the swarm. */
+  Hostname: string;
+  /** DatapathPeerState; in NetworkInspect.Peers also 'unknown' (no report from that node). */
+  State: string;
+  Reason: string;
+  /** RFC 3339, null if there was no handshake yet. */
+  LastHandshake: string | null;
+  TxBytes: number;
+  RxBytes: number;
+}
+
+/** NodeInspect.DataPath: the node's latest report, one entry per encrypted overlay it reported on. */
+export interface NodeDataPath {
+  Networks: { NetworkID: string; Name: string; Peers: DatapathPeerView[] }[];
+  Error?: string;
+}
+
+/**
+ * One row of NetworkInspect.Peers: a node with endpoints on the encrypted
+ * network, or reporting on it. The row sums up that node's sessions with the
+ * network's other nodes: the worst state (failed, no-key, handshaking, up),
+ * the reason of the worst, the oldest of the last handshakes (null while one
+ * has none), the byte counts added up; Sessions has them one by one.
+ */
+export interface NetworkPeer extends DatapathPeerView {
+  Sessions: DatapathPeerView[];
 }
 
 /**
@@ -193,6 +254,8 @@ export interface NetworkInspect {
   Labels: Record<string, string>;
   /** VXLAN network identifier of an overlay. */
   VNI?: number;
+  /** Encrypted overlays, from network inspect: each node on it and how its encrypted sessions fare (as the nodes report them). */
+  Peers?: NetworkPeer[];
 }
 
 /** What a node learns when the managers give one of its endpoints an address on an overlay (leader op `attach`). */

@@ -48,9 +48,18 @@ export const daemon: Command<Args> = {
       throw new UsageError(`--hostname: expected 1-63 characters of [A-Za-z0-9.-] starting with a letter or digit, got "${args.hostname}"`);
     }
     const { defaultRaftConfig } = await import('../cluster/raft/config.js');
-    const tickMs = readEnv().raftTickMs;
+    const env = readEnv();
+    const tickMs = env.raftTickMs;
     const raftConfig = { ...defaultRaftConfig(), ...(tickMs ? { tickMs } : {}) };
-    const d = new Daemon({ socketPath, stateDir: args['state-dir'], namePrefix: args['name-prefix'], log, raftConfig, ...(args.hostname ? { hostname: args.hostname } : {}) });
+    const d = new Daemon({
+      socketPath,
+      stateDir: args['state-dir'],
+      namePrefix: args['name-prefix'],
+      log,
+      raftConfig,
+      ...(args.hostname ? { hostname: args.hostname } : {}),
+      ...(env.rekeyMs ? { rekeyMs: env.rekeyMs } : {}),
+    });
     // Handlers first: a signal that arrives while the daemon starts still stops it cleanly.
     const stopped = new Promise<void>((resolve) => {
       const stop = (sig: string) => {

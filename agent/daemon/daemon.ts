@@ -29,6 +29,9 @@ import { LocalNetworks, bridgeFlags } from '../network/local-networks.js';
 import { mountNetworkRoutes } from './network-routes.js';
 import { hostProcesses } from '../endpoint/endpoint-process.js';
 import type { Timer } from '../../shared/clock.js';
+import { SecurePlane } from '../datapath/secure/secure-plane.js';
+import type { Assignment } from '../swarm/manager.js';
+import type { DatapathReport } from '../api/types.js';
 
 /** How often the daemon lines the data plane up with the swarm membership and the gossip plane. */
 const SYNC_MS = 250;
@@ -43,6 +46,8 @@ export interface DaemonOptions {
   hostname?: string;
   /** Raft timing (default swarmkit's: 1 s tick, 10 s election); tests shorten it. */
   raftConfig?: RaftConfig;
+  /** Encrypted overlays re-handshake this often (default 120 s); tests shorten it. */
+  rekeyMs?: number;
 }
 
 export class Daemon {
@@ -57,6 +62,8 @@ export class Daemon {
   #restored = false;
   #stopped = false;
   #dataError = '';
+  /** VNIs the secure plane was given keys for. */
+  #keyed = new Set<number>();
 
   constructor(opts: DaemonOptions) {
     this.#opts = opts;
@@ -96,6 +103,8 @@ export class Daemon {
       // memberlist's 1,400-byte datagrams assume a 1,500-byte link; this fleet's underlays may be 1,400
       // (REFERENCE: this machine's NIC), so leave room for the IPv4 and UDP headers and never fragment.
       gossip: { swim: { ...swimLan(), udpPacketBytes: 1_372 }, networkDb: networkDbLan() },
+      onAssignment: (a) => this.#secureFrom(a),
+      datapathStatus: () => this.#report(),
     });
     this.#api
       .route('GET', '/_ping', () => new Text('OK'))
@@ -109,7 +118,7 @@ export class Daemon {
         Swarm: this.#swarm.info(),
       }));
     mountSwarmRoutes(this.#api, () => this.#swarm, () => this.#kick(), (force) => this.#endpoints.beforeLeave(force));
-    mountDiagnosticRoutes(this.#api, () => this.#swarm.gossip, () => this.#data);
+    mountDiagnosticRoutes(this.#api, () => this.#swarm.gossip, () => this.#data, () => this.#swarm.assignment?.dataKeys ?? []);
     mountEndpointRoutes(this.#api, () => this.#endpoints);
     mountNetworkRoutes(this.#api, () => this.#swarm, () => this.#bridges, (device) => {
       const b = this.#bridges.list().find((x) => x.device === device);
@@ -179,6 +188,74 @@ export class Daemon {
     }
   }
 
+  /**
+   * The encrypted overlays follow the assignment: one secure plane per
+   * membership (this node's static key), the peers that share an encrypted
+   * network with it, and the data keys of the networks it has endpoints on.
+   */
+  #secureFrom(a: Assignment | undefined): void {
+    const key = this.#swarm.staticKey;
+    if (!a || !key) {
+      this.#data.setSecure(undefined);
+      this.#keyed.clear();
+      return;
+    }
+    let sp = this.#data.secure;
+    if (!sp) {
+      const log = this.#opts.log.with({ plane: 'data' });
+      const out = this.#data.secureOutput();
+      sp = new SecurePlane({
+        staticKey: key,
+        clock: realClock(),
+        rand: cryptoRand(),
+        out: {
+          ...out,
+          // Said once per change, never per packet: a peer that cannot be reached is no silent black hole.
+          onStatus: (vni, vtep, st) => {
+            if (st.state === 'failed' || st.state === 'no-key') log.warn('encrypted session down', { vni, peer: st.nodeId, vtep, state: st.state, reason: st.reason });
+            else if (st.state === 'up') log.debug('encrypted session up', { vni, peer: st.nodeId, vtep });
+          },
+        },
+        ...(this.#opts.rekeyMs ? { config: shortRekey(this.#opts.rekeyMs) } : {}),
+      });
+      this.#data.setSecure(sp);
+    }
+    const vniOf = new Map(a.dataKeys.map((k) => [k.networkId, k.vni]));
+    sp.setPeers(
+      a.peers.map((p) => ({ nodeId: p.nodeId, publicKey: p.publicKey, vtep: p.vtep, vnis: p.networks.map((n) => vniOf.get(n)).filter((v): v is number => v !== undefined) })),
+    );
+    const now = new Set<number>();
+    for (const k of a.dataKeys) {
+      sp.setNetworkKeys(k.vni, k.keys);
+      now.add(k.vni);
+    }
+    for (const vni of this.#keyed) if (!now.has(vni)) sp.setNetworkKeys(vni, []);
+    this.#keyed = now;
+  }
+
+  /** What the leader shows in `network inspect` and `node inspect`: every encrypted network with local endpoints. */
+  #report(): DatapathReport | undefined {
+    const a = this.#swarm.assignment;
+    const sp = this.#data.secure;
+    const nets = this.#data.sealedNetworks();
+    if (nets.length === 0) return this.#dataError ? { networks: [], error: this.#dataError } : undefined;
+    return {
+      networks: nets.map(({ nid, vni }) => {
+        const hasKey = a?.dataKeys.some((k) => k.vni === vni && k.keys.length > 0) ?? false;
+        const sessions = sp?.status(vni) ?? [];
+        const peers = sessions.map((s) => ({ nodeId: s.nodeId, state: s.state, reason: s.reason, lastHandshakeWallMs: s.lastHandshakeWallMs, txBytes: s.txBytes, rxBytes: s.rxBytes }));
+        if (!hasKey && peers.length === 0) {
+          // No key: every peer on the network is out of reach, and says why.
+          for (const p of a?.peers ?? []) {
+            if (p.networks.includes(nid)) peers.push({ nodeId: p.nodeId, state: 'no-key', reason: 'this node holds no data key for the network (yet)', lastHandshakeWallMs: null, txBytes: 0, rxBytes: 0 });
+          }
+        }
+        return { networkId: nid, peers };
+      }),
+      ...(this.#dataError ? { error: this.#dataError } : {}),
+    };
+  }
+
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#syncTimer?.cancel();
@@ -189,6 +266,22 @@ export class Daemon {
     await this.#swarm.close();
     this.#opts.log.info('daemon stopped');
   }
+}
+
+/**
+ * WireGuard's timers scaled down to a short rekey period (tests): reject at
+ * 1.5x as 180/120 s, and handshake retries 8 per period, so that a rekey
+ * whose first attempt goes unanswered (a peer one key rotation behind)
+ * completes well before the old keys expire.
+ */
+function shortRekey(rekeyMs: number): { rekeyAfterMs: number; rejectAfterMs: number; handshakeRetryMs: number; handshakeJitterMs: number; keepaliveMs: number } {
+  return {
+    rekeyAfterMs: rekeyMs,
+    rejectAfterMs: Math.round(rekeyMs * 1.5),
+    handshakeRetryMs: Math.max(100, Math.round(rekeyMs / 8)),
+    handshakeJitterMs: Math.max(10, Math.round(rekeyMs / 24)),
+    keepaliveMs: Math.max(100, Math.round(rekeyMs / 12)),
+  };
 }
 
 export function versionInfo(): VersionInfo {

@@ -8,7 +8,8 @@
 //   POST   /diagnostic/networkdb/entry     {Network, Table, Key, Value}   create or update (Value: UTF-8 text)
 //   DELETE /diagnostic/networkdb/entry?network=N&table=T&key=K
 //   GET    /diagnostic/networkdb/table?network=N&table=T   [{Key, Value, Owner, LamportTime}]
-//   GET    /diagnostic/datapath    the forwarder's counters, and per VNI its counters and peer table
+//   GET    /diagnostic/datapath    the forwarder's counters, per VNI its counters, peer table and secure sessions,
+//                                   the secure plane's counters, and the data key generations this node holds
 import { ApiError, UsageError } from '../../shared/errors.js';
 import type { ApiServer, Request } from '../api/server.js';
 import { body } from './request-body.js';
@@ -39,7 +40,13 @@ function db<T>(f: () => T): T {
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
 
-export function mountDiagnosticRoutes(server: ApiServer, gossip: () => GossipNode | undefined, data: () => DataPlane): void {
+/** keys: the data keys this node holds (from its assignment), by network. */
+export function mountDiagnosticRoutes(
+  server: ApiServer,
+  gossip: () => GossipNode | undefined,
+  data: () => DataPlane,
+  keys: () => { networkId: string; vni: number; keys: { generation: number }[] }[] = () => [],
+): void {
   const g = (): GossipNode => {
     const x = gossip();
     if (!x) throw new ApiError('gossip is not running on this node: it starts once the node is in a swarm and has its keyring', 503);
@@ -74,7 +81,10 @@ export function mountDiagnosticRoutes(server: ApiServer, gossip: () => GossipNod
         Running: data().running,
         BadRecords: data().badRecords,
         Stats: f.stats(),
-        Networks: f.vnis().map((vni) => ({ VNI: vni, Stats: f.networkStats(vni), Peers: f.peers(vni) })),
+        Unsealable: data().unsealable,
+        Networks: f.vnis().map((vni) => ({ VNI: vni, Stats: f.networkStats(vni), Peers: f.peers(vni), Sessions: data().secure?.status(vni) ?? [] })),
+        Secure: data().secure?.stats(),
+        DataKeys: keys().map((k) => ({ NetworkID: k.networkId, VNI: k.vni, Generations: k.keys.map((x) => x.generation) })),
       };
     });
 }

@@ -9,6 +9,12 @@ import type { GossipNode } from '../gossip/gossip-node.js';
 import { decodePeerRecord, encodePeerRecord, TABLE_PEERS, TableRecordError, type PeerRecord } from '../gossip/networkdb/table-records.js';
 import type { TableEvent } from '../gossip/networkdb/types.js';
 import { Forwarder, type ForwarderOutput } from './forwarder.js';
+import type { SecurePlane } from './secure/secure-plane.js';
+import { readVni, VXLAN_FLAG_I } from './vxlan-frame.js';
+
+/** First bytes of the secure plane's messages (DESIGN §4): 1-4, never with VXLAN's I flag (0x08) set. */
+const SECURE_TYPE_MIN = 1;
+const SECURE_TYPE_MAX = 4;
 import { PIPE_PORT, pipeAddrs, type Plumbing } from './plumbing.js';
 
 /** VXLAN over IPv4: outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14), RFC 7348 §5. */
@@ -23,6 +29,8 @@ export interface NetworkSpec {
   nid: string;
   vni: number;
   mtu: number;
+  /** Frames cross nodes only sealed by the secure plane (issue 7). */
+  encrypted?: boolean;
 }
 
 export interface DataPlaneOptions {
@@ -67,17 +75,23 @@ export class DataPlane {
   readonly #remote = new Map<number, Set<string>>();
   /** Sandbox pipe index per VNI (persisted by the endpoint manager with its records). */
   readonly #pipes = new Map<number, number>();
+  /** VNIs whose frames cross nodes sealed. */
+  readonly #sealed = new Set<number>();
+  #secure: SecurePlane | undefined;
   badRecords = 0;
+  /** Frames of encrypted networks that could not be sealed: no secure plane yet (not in a swarm). */
+  unsealable = 0;
 
   constructor(o: DataPlaneOptions) {
     this.#o = o;
     const out: ForwarderOutput = {
       toWire: (vtep, buf, len) => {
-        const u = this.#underlay;
-        if (!u) return;
-        let to = this.#peerAddr.get(vtep);
-        if (to === undefined) this.#peerAddr.set(vtep, (to = { host: vtep, port: this.#port }));
-        u.send(len === buf.length ? buf : buf.subarray(0, len), to);
+        if (this.#sealed.size > 0 && this.#sealed.has(readVni(buf))) {
+          if (this.#secure) this.#secure.send(readVni(buf), vtep, buf, len);
+          else this.unsealable++;
+          return;
+        }
+        this.#sendTo(vtep, buf, len);
       },
       toPipe: (vni, buf, len) => {
         const s = this.#sandboxes.get(vni);
@@ -85,6 +99,38 @@ export class DataPlane {
       },
     };
     this.forwarder = new Forwarder(out, { localVtep: '0.0.0.0' });
+  }
+
+  #sendTo(vtep: string, buf: Uint8Array, len: number): void {
+    const u = this.#underlay;
+    if (!u) return;
+    let to = this.#peerAddr.get(vtep);
+    if (to === undefined) this.#peerAddr.set(vtep, (to = { host: vtep, port: this.#port }));
+    u.send(len === buf.length ? buf : buf.subarray(0, len), to);
+  }
+
+  /** The output the secure plane needs: sealed datagrams onto the underlay, opened ones into the forwarder. */
+  secureOutput(): { send(vtep: string, buf: Uint8Array, len: number): void; deliver(vni: number, srcVtep: string, buf: Uint8Array, off: number, len: number): void } {
+    return {
+      send: (vtep, buf, len) => this.#sendTo(vtep, buf, len),
+      deliver: (_vni, srcVtep, buf, off, len) => this.forwarder.fromWire(srcVtep, off === 0 ? buf : buf.subarray(off, off + len), len, true),
+    };
+  }
+
+  /** The secure plane of this node's membership (its static key); undefined outside a swarm. */
+  setSecure(sp: SecurePlane | undefined): void {
+    if (sp === this.#secure) return;
+    this.#secure?.close();
+    this.#secure = sp;
+  }
+
+  /** Networks with a local sandbox whose frames cross nodes sealed. */
+  sealedNetworks(): { nid: string; vni: number }[] {
+    return [...this.#sandboxes.values()].filter((s) => s.spec.encrypted).map((s) => ({ nid: s.spec.nid, vni: s.spec.vni }));
+  }
+
+  get secure(): SecurePlane | undefined {
+    return this.#secure;
   }
 
   get running(): boolean {
@@ -101,7 +147,13 @@ export class DataPlane {
     this.#port = port;
     this.#peerAddr.clear();
     this.forwarder.setLocalVtep(vtep);
-    s.onMessage((data, from) => this.forwarder.fromWire(from.host, data, data.length));
+    s.onMessage((data, from) => {
+      const b = data[0]!;
+      if ((b & VXLAN_FLAG_I) === 0 && b >= SECURE_TYPE_MIN && b <= SECURE_TYPE_MAX) {
+        if (this.#secure) this.#secure.receive(from.host, data, data.length);
+        else this.unsealable++;
+      } else this.forwarder.fromWire(from.host, data, data.length);
+    });
     this.#underlay = s;
     this.#o.log.info('data path listening', { addr: `${vtep}:${port}` });
   }
@@ -135,7 +187,8 @@ export class DataPlane {
       socket.onMessage((data) => this.forwarder.fromPipe(vni, data, data.length));
       this.#sandboxes.set(vni, { spec, index, socket, to: { host: addrs.sandbox, port: PIPE_PORT }, users: new Set([user]) });
       this.#byNid.set(spec.nid, vni);
-      this.forwarder.addNetwork(vni, { maxDatagramBytes: VXLAN_HEADER_BYTES + ETHERNET_HEADER_BYTES + spec.mtu });
+      this.forwarder.addNetwork(vni, { maxDatagramBytes: VXLAN_HEADER_BYTES + ETHERNET_HEADER_BYTES + spec.mtu, encrypted: spec.encrypted === true });
+      if (spec.encrypted) this.#sealed.add(vni);
       this.#setPipe(vni, index);
       this.#loadPeers(spec.nid);
       this.#o.log.info('sandbox ready', { network: spec.nid, vni, netns, pipe: addrs.host });
@@ -158,6 +211,8 @@ export class DataPlane {
     this.#sandboxes.delete(vni);
     this.#byNid.delete(s.spec.nid);
     this.forwarder.removeNetwork(vni);
+    this.#sealed.delete(vni);
+    this.#secure?.removeNetwork(vni);
     await s.socket.close();
     await this.#o.plumbing.deleteSandbox({ netns: sandboxNetns(this.#o.namePrefix, vni), vni, mtu: s.spec.mtu, pipeIndex: s.index, hostLink: pipeHostLink(vni) });
     this.#pipes.delete(vni);
@@ -293,6 +348,7 @@ export class DataPlane {
 
   /** Close every socket; sandboxes stay (endpoints keep running across a restart). */
   async close(): Promise<void> {
+    this.setSecure(undefined);
     this.#unwatch?.();
     this.#unwatch = undefined;
     await this.#serial(async () => {

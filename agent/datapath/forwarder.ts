@@ -67,7 +67,7 @@ export interface ForwarderOutput {
 }
 
 /** Why a datagram was dropped. Only ever appended: diagnostics show these names. */
-export const DROP_REASONS = ['malformed', 'oversized', 'unknown-vni', 'wrong-vni', 'not-member', 'spoofed', 'no-peer', 'not-local', 'arp-miss'] as const;
+export const DROP_REASONS = ['malformed', 'oversized', 'unknown-vni', 'wrong-vni', 'not-member', 'spoofed', 'no-peer', 'not-local', 'arp-miss', 'unencrypted'] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
 export interface PeerEntry {
@@ -139,6 +139,8 @@ const D_SPOOFED = DROPS + DROP_REASONS.indexOf('spoofed');
 const D_NO_PEER = DROPS + DROP_REASONS.indexOf('no-peer');
 const D_NOT_LOCAL = DROPS + DROP_REASONS.indexOf('not-local');
 const D_ARP_MISS = DROPS + DROP_REASONS.indexOf('arp-miss');
+/** A frame whose protection is not its network's: plain VXLAN for an encrypted network (or a sealed one for a plain network). */
+const D_UNENCRYPTED = DROPS + DROP_REASONS.indexOf('unencrypted');
 
 interface Peer {
   readonly key: string;
@@ -196,6 +198,8 @@ class Net {
   readonly c = new Float64Array(COUNTERS);
   pipe = false;
   maxDatagramBytes = 0;
+  /** Frames of this network cross nodes only sealed (issue 7): fromWire must say it opened them. */
+  encrypted = false;
   readonly byKey = new Map<string, Peer>();
   readonly byMac = new MacTable();
   readonly byIp = new Map<number, Peer>();
@@ -251,7 +255,7 @@ export class Forwarder {
   }
 
   /** A sandbox pipe for vni exists on this node; frames longer than maxDatagramBytes (VXLAN header included) are dropped as oversized. Again: a new limit. */
-  addNetwork(vni: number, opts: { maxDatagramBytes: number }): void {
+  addNetwork(vni: number, opts: { maxDatagramBytes: number; encrypted?: boolean }): void {
     checkVni('addNetwork', vni);
     const max = opts?.maxDatagramBytes;
     if (!Number.isInteger(max) || max < VXLAN_MIN_DATAGRAM_BYTES || max > MAX_DATAGRAM_BYTES_LIMIT) {
@@ -260,6 +264,7 @@ export class Forwarder {
     const net = this.#net(vni);
     net.pipe = true;
     net.maxDatagramBytes = max;
+    net.encrypted = opts.encrypted === true;
   }
 
   /** Forgets the pipe; the vni's peers stay until removed (and with them its counters). */
@@ -269,6 +274,7 @@ export class Forwarder {
     if (net === undefined) return;
     net.pipe = false;
     net.maxDatagramBytes = 0;
+    net.encrypted = false;
     this.#forgetIfEmpty(vni, net);
   }
 
@@ -341,7 +347,7 @@ export class Forwarder {
    * as setPeer got it (a dual-stack socket's "::ffff:10.0.0.2" is no member).
    * Never throws.
    */
-  fromWire(srcVtep: string, buf: Uint8Array, len: number): void {
+  fromWire(srcVtep: string, buf: Uint8Array, len: number, sealed = false): void {
     const c = this.#c;
     c[FROM_WIRE_PACKETS]!++;
     if (len >>> 0 !== len || len > buf.length) return this.#add(undefined, D_MALFORMED, 1);
@@ -353,6 +359,7 @@ export class Forwarder {
     net.c[FROM_WIRE_PACKETS]!++;
     net.c[FROM_WIRE_BYTES]! += len;
     if (!net.pipe) return this.#add(net, D_UNKNOWN_VNI, 1);
+    if (net.encrypted !== sealed) return this.#add(net, D_UNENCRYPTED, 1);
     if (!net.remoteVteps.has(srcVtep)) return this.#add(net, D_NOT_MEMBER, 1);
     // srcVtep is remote (just checked), so a match here is a remote peer.
     const src = net.byMac.at(buf, INNER_SRC_OFFSET);

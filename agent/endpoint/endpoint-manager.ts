@@ -15,6 +15,7 @@ import type { SecretFileIo } from '../cluster/ca/secret-file.js';
 import type { Logger } from '../daemon/log.js';
 import { VXLAN_OVERHEAD_BYTES, pipeHostLink, sandboxNetns, type DataPlane } from '../datapath/data-plane.js';
 import { macForIPv4, type Plumbing } from '../datapath/plumbing.js';
+import { SECURE_OVERHEAD_BYTES } from '../datapath/secure/secure-plane.js';
 import { AddressSpace } from '../network/address-space.js';
 import type { ProcessRunner } from './endpoint-process.js';
 import { loadEndpoints, saveEndpoints, type EndpointNet, type EndpointRecord } from './endpoint-state.js';
@@ -100,7 +101,7 @@ export class EndpointManager {
       const keep = new Set<number>();
       for (const r of this.#records) {
         for (const n of r.networks) {
-          await this.#o.data.useNetwork({ nid: n.networkId, vni: n.vni, mtu: n.mtu }, r.id);
+          await this.#o.data.useNetwork({ nid: n.networkId, vni: n.vni, mtu: n.mtu, encrypted: n.encrypted === true }, r.id);
           if (!(await this.#o.plumbing.hasLink(sandboxNetns(this.#o.namePrefix, n.vni), n.sandboxLink))) await this.#addIface(r, n);
           if (m) this.#o.data.publish(n.networkId, r.id, { ip: plain(n.address), mac: n.mac, vtep: m.vtep });
           keep.add(n.vni);
@@ -336,7 +337,8 @@ export class EndpointManager {
   async #plumb(r: EndpointRecord, a: AttachAnswer): Promise<void> {
     const m = this.#o.swarm().membership;
     if (!m) throw new ApiError('This node left the swarm during the request', 503);
-    const mtu = a.MTU ?? (await this.#o.underlayMtu(m.vtep)) - VXLAN_OVERHEAD_BYTES;
+    // Encrypted: the 32 bytes of the secure header and tag come off the MTU too (DESIGN §4).
+    const mtu = a.MTU ?? (await this.#o.underlayMtu(m.vtep)) - VXLAN_OVERHEAD_BYTES - (a.Encrypted ? SECURE_OVERHEAD_BYTES : 0);
     const n: EndpointNet = {
       networkId: a.NetworkID,
       name: a.Name,
@@ -348,8 +350,9 @@ export class EndpointManager {
       mtu,
       ifname: nextIfname(r),
       sandboxLink: `v${r.id.slice(0, 12)}`,
+      ...(a.Encrypted ? { encrypted: true } : {}),
     };
-    await this.#o.data.useNetwork({ nid: n.networkId, vni: n.vni, mtu: n.mtu }, r.id);
+    await this.#o.data.useNetwork({ nid: n.networkId, vni: n.vni, mtu: n.mtu, encrypted: a.Encrypted }, r.id);
     try {
       await this.#addIface(r, n);
     } catch (e) {

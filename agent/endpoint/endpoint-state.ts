@@ -11,7 +11,7 @@
 import { join } from 'node:path';
 import type { SecretFileIo } from '../cluster/ca/secret-file.js';
 import { decodeCbor, encodeCanonical } from '../cluster/store/cbor.js';
-import { arrayOf, FieldError, int, nonEmpty, obj, opt, recordOf, str } from '../cluster/store/validate.js';
+import { arrayOf, bool, FieldError, int, nonEmpty, obj, opt, recordOf, str } from '../cluster/store/validate.js';
 
 export const ENDPOINTS_FILE = 'endpoints.cbor';
 const CONTEXT = 'agent/endpoints';
@@ -33,6 +33,8 @@ export interface EndpointNet {
   ifname: string;
   /** Its peer, inside the network's sandbox (on br0). */
   sandboxLink: string;
+  /** The network's frames cross nodes sealed (issue 7). */
+  encrypted?: boolean;
 }
 
 export interface EndpointRecord {
@@ -69,6 +71,7 @@ const net = obj({
   mtu: int(68),
   ifname: nonEmpty,
   sandboxLink: nonEmpty,
+  encrypted: opt(bool),
 });
 
 const check = obj({

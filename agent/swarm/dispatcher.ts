@@ -3,10 +3,14 @@
 // assignment whenever that changes. A node silent for DOWN_AFTER_PERIODS
 // periods is marked down in the store; a node that opens a session is
 // marked ready. Only the leader runs one; a manager that loses leadership
-// closes every session and the nodes find the new leader.
+// closes every session and the nodes find the new leader. Heartbeats may
+// carry the node's data path report (issue 7); the latest of each node is
+// kept here, in memory, while its session lives.
 import type { Clock, Timer } from '../../shared/clock.js';
+import type { DatapathReport } from '../api/types.js';
 import { encodeCanonical } from '../cluster/store/cbor.js';
 import type { Node } from '../cluster/store/types.js';
+import { heartbeatReport } from './datapath-report.js';
 import type { Rpc } from './rpc.js';
 
 /** swarmkit marks a node down after about 3 missed heartbeats (REFERENCE: node down after ~15 s at 5 s). */
@@ -46,6 +50,7 @@ export class Dispatcher {
   readonly #d: DispatcherDeps;
   readonly #sessions = new Map<string, Session>();
   readonly #lastSeen = new Map<string, number>();
+  readonly #reports = new Map<string, DatapathReport>();
   readonly #since: number;
   #timer: Timer | undefined;
   #stopped = false;
@@ -54,6 +59,15 @@ export class Dispatcher {
     this.#d = d;
     this.#since = d.clock.nowMs();
     this.#schedule();
+  }
+
+  /**
+   * The latest data path report of each node with a live session. Dropped
+   * when its session ends, when it is marked down and when it is removed:
+   * an old report must not pass for the state of now.
+   */
+  reports(): ReadonlyMap<string, DatapathReport> {
+    return this.#reports;
   }
 
   /** Node ids with a live session. */
@@ -69,7 +83,9 @@ export class Dispatcher {
     this.#sessions.set(nodeId, s);
     this.#lastSeen.set(nodeId, this.#d.clock.nowMs());
     rpc.onClose(() => {
-      if (this.#sessions.get(nodeId) === s) this.#sessions.delete(nodeId);
+      if (this.#sessions.get(nodeId) !== s) return;
+      this.#sessions.delete(nodeId);
+      this.#reports.delete(nodeId);
     });
     const n = this.#d.nodes().find((x) => x.id === nodeId);
     if (n && n.status.state !== 'ready') this.#d.setStatus(nodeId, 'ready', '');
@@ -78,10 +94,14 @@ export class Dispatcher {
     return a;
   }
 
-  heartbeat(nodeId: string, rpc: Rpc): { periodMs: number } {
+  /** body: the heartbeat's arguments, `{datapath?}` (null from nodes that report nothing). */
+  heartbeat(nodeId: string, rpc: Rpc, body: unknown = null): { periodMs: number } {
     const s = this.#sessions.get(nodeId);
     if (!s || s.rpc !== rpc) throw new Error('no session: open one first');
     this.#lastSeen.set(nodeId, this.#d.clock.nowMs());
+    const report = heartbeatReport(body);
+    if (report) this.#reports.set(nodeId, report);
+    else this.#reports.delete(nodeId);
     // Marked down while its heartbeats were delayed: it is back.
     if (this.#d.nodes().find((x) => x.id === nodeId)?.status.state === 'down') this.#d.setStatus(nodeId, 'ready', '');
     return { periodMs: this.#d.periodMs() };
@@ -103,6 +123,7 @@ export class Dispatcher {
     this.#sessions.get(nodeId)?.rpc.close();
     this.#sessions.delete(nodeId);
     this.#lastSeen.delete(nodeId);
+    this.#reports.delete(nodeId);
   }
 
   stop(): void {
@@ -110,12 +131,14 @@ export class Dispatcher {
     this.#timer?.cancel();
     for (const s of this.#sessions.values()) s.rpc.close();
     this.#sessions.clear();
+    this.#reports.clear();
   }
 
   #schedule(): void {
     this.#timer = this.#d.clock.after(Math.max(50, Math.floor(this.#d.periodMs() / 2)), () => {
       if (this.#stopped) return;
       for (const id of nodesToMarkDown(this.#d.nodes(), this.#lastSeen, this.#since, this.#d.clock.nowMs(), this.#d.periodMs())) {
+        this.#reports.delete(id);
         this.#d.setStatus(id, 'down', 'heartbeat failure');
       }
       this.#schedule();

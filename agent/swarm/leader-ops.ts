@@ -6,7 +6,7 @@
 // from stale state. Followers forward these calls here (manager.ts).
 import type { Clock } from '../../shared/clock.js';
 import type { Rand } from '../../shared/rand.js';
-import type { NodeInspect, SwarmInspect } from '../api/types.js';
+import type { DatapathReport, NodeInspect, SwarmInspect } from '../api/types.js';
 import { CertificateAuthority, DEFAULT_CERT_VALIDITY_MS } from '../cluster/ca/ca.js';
 import { encodeCertificate, encodeTbs } from '../cluster/ca/certificate.js';
 import { newJoinTokens, rotateJoinToken } from '../cluster/ca/join-token.js';
@@ -18,6 +18,7 @@ import type { ClusterSettings, Node, NodeAvailability, NodeRole } from '../clust
 import { conflict, denied, invalid, notFound } from './errors.js';
 import { GOSSIP_KEY_BYTES, gossipKeyId } from './gossip-keys.js';
 import { AttachOps } from './attach-ops.js';
+import { nodeDataPath } from './datapath-report.js';
 import { NetworkOps } from './network-ops.js';
 import { CLUSTER_ID_KEY, TOKENS_ID } from './store-ids.js';
 
@@ -89,6 +90,8 @@ export interface LeaderOpsDeps {
   reachable(): ReadonlySet<string>;
   /** Close the sessions of a node that was removed. */
   evict(nodeId: string): void;
+  /** The latest data path report of each node with a session (the dispatcher's, in memory); none when absent. */
+  datapathReports?(): ReadonlyMap<string, DatapathReport>;
 }
 
 export class LeaderOps {
@@ -100,7 +103,7 @@ export class LeaderOps {
 
   constructor(d: LeaderOpsDeps) {
     this.#d = d;
-    this.networks = new NetworkOps(this, d.rand, d.clock);
+    this.networks = new NetworkOps(this, d.rand, d.clock, () => this.datapathReports());
     this.attachments = new AttachOps(this, d.clock);
   }
 
@@ -116,6 +119,11 @@ export class LeaderOps {
       if (e.code === 'STORE_CONFLICT') throw conflict(e.message);
       throw invalid(e.message);
     }
+  }
+
+  /** Latest data path reports (dispatcher.ts), by node id. */
+  datapathReports(): ReadonlyMap<string, DatapathReport> {
+    return this.#d.datapathReports?.() ?? new Map();
   }
 
   /** The store, once a read barrier confirmed this leader is current (thesis §6.4). */
@@ -277,12 +285,20 @@ export class LeaderOps {
   async nodeList(): Promise<NodeInspect[]> {
     const store = await this.read();
     const f = this.#facts();
-    return store.list('node').map((n) => nodeView(n, f));
+    return store.list('node').map((n) => this.#nodeView(store, n, f));
   }
 
   async nodeInspect(ref: string): Promise<NodeInspect> {
     const store = await this.read();
-    return nodeView(this.#node(store, ref), this.#facts());
+    return this.#nodeView(store, this.#node(store, ref), this.#facts());
+  }
+
+  /** The node as the API shows it, with its latest data path report when it sent one. */
+  #nodeView(store: Store, n: Node, f: ManagerFacts): NodeInspect {
+    const v = nodeView(n, f);
+    const r = this.datapathReports().get(n.id);
+    if (r) v.DataPath = nodeDataPath(store, r);
+    return v;
   }
 
   async swarmInspect(): Promise<SwarmInspect> {

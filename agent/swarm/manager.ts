@@ -22,7 +22,9 @@ import { encodeCommand, update } from '../cluster/store/index.js';
 import type { Disk } from '../cluster/wal/disk.js';
 import type { Logger } from '../daemon/log.js';
 import { Dispatcher } from './dispatcher.js';
-import { GossipKeyRotator, gossipKeys } from './gossip-keys.js';
+import { GOSSIP_KEY_SCHEDULE, gossipKeys } from './gossip-keys.js';
+import { DATA_KEY_SCHEDULE, dataAssignment, type DataPeer, type NetworkDataKeys } from './data-keys.js';
+import { KeyRotator } from './key-rotator.js';
 import { denied, NO_LEADER_MESSAGE, noLeader } from './errors.js';
 import { CLUSTER_ID_KEY, LeaderOps, LeadershipMovedError, TOKENS_ID } from './leader-ops.js';
 import type { LocalSwarmState } from './local-state.js';
@@ -42,6 +44,14 @@ export interface Assignment {
   certExpiryMs: number;
   /** The gossip keyring, oldest first (agent/gossip/keyring.ts picks the one to send with). */
   gossipKeys: { generation: number; key: Uint8Array }[];
+  /**
+   * The data keys (PSKs) of each encrypted overlay this node has endpoints
+   * on, by network id, keys oldest first (data-keys.ts). Absent from an
+   * older leader's assignment: read as [].
+   */
+  dataKeys: NetworkDataKeys[];
+  /** The other nodes with endpoints on one of those networks, by node id: whom to hold sessions with. */
+  peers: DataPeer[];
 }
 
 export interface ManagerOptions {
@@ -74,7 +84,7 @@ export class Manager {
   #dispatcher: Dispatcher | undefined;
   #raftCb: ((m: RaftMessage) => void) | undefined;
   #pushQueued = false;
-  #rotator: GossipKeyRotator | undefined;
+  #rotator: KeyRotator | undefined;
   #closed = false;
   #caCache: { version: number; ca: CertificateAuthority } | undefined;
   readonly stats = { raftRejected: 0 };
@@ -90,6 +100,7 @@ export class Manager {
       clock: o.clock,
       rand: o.rand,
       reachable: () => this.reachable(),
+      datapathReports: () => this.#dispatcher?.reports() ?? new Map(),
       evict: (id) => {
         this.#dispatcher?.evict(id);
         this.#pool.drop(id);
@@ -297,6 +308,7 @@ export class Manager {
       heartbeatMs: c.heartbeatMs,
       certExpiryMs: c.certExpiryMs ?? 0,
       gossipKeys: gossipKeys(store).map((k) => ({ generation: k.generation, key: k.key })),
+      ...dataAssignment(store, nodeId),
     };
   }
 
@@ -410,7 +422,7 @@ export class Manager {
         throw new RemoteError('ENOTLEADER', 'not the leader', leader);
       }
       if (!this.#sm.store.get('node', p.nodeId)) throw denied(`node ${p.nodeId} is not part of this swarm (it was removed)`);
-      return method === 'session.open' ? d.open(p.nodeId, rpc) : d.heartbeat(p.nodeId, rpc);
+      return method === 'session.open' ? d.open(p.nodeId, rpc) : d.heartbeat(p.nodeId, rpc, args);
     }
     throw denied(`${method}: unknown method`);
   }
@@ -435,12 +447,14 @@ export class Manager {
         assignment: (id) => this.assignment(id) ?? null,
         setStatus: (id, state, message) => void this.#setStatus(id, state, message),
       });
-      this.#rotator = new GossipKeyRotator({
+      this.#rotator = new KeyRotator({
         clock: this.#o.clock,
         rand: this.#o.rand,
         store: () => this.#sm.store,
         leading: () => !this.#closed && this.isLeader,
-        propose: async (cmd) => void (await this.replica.propose(encodeCommand(cmd))),
+        propose: (cmd) => this.ops.commit(cmd),
+        exclusive: (f) => this.ops.networks.exclusive(f),
+        schedules: [GOSSIP_KEY_SCHEDULE, DATA_KEY_SCHEDULE],
         log: this.#o.log,
       });
     } else if (role !== 'leader' && this.#dispatcher) {

@@ -1,16 +1,21 @@
 // Network objects on the leader (issue 6): create with IPAM (a subnet from
 // the default address pool unless given, the gateway, a VNI from 4096 up),
 // list, inspect, remove and prune. Every write is one committed store batch:
-// the network and its address allocation together. The data path that
+// the network, its address allocation and (encrypted) its data keys together
+// (data-keys.ts). Writes are serialized with the key rotator
+// (NetworkOps.exclusive), which also keeps two creates from taking the same
+// VNI or subnet. The data path that
 // carries these networks is built on the nodes from the store and NetworkDB.
 import type { Clock } from '../../shared/clock.js';
 import type { Rand } from '../../shared/rand.js';
-import type { NetworkCreateRequest, NetworkInspect } from '../api/types.js';
+import type { DatapathReport, NetworkCreateRequest, NetworkInspect } from '../api/types.js';
 import { encodeBase36 } from '../cluster/ca/base36.js';
-import { batch, create, remove, type Store } from '../cluster/store/index.js';
+import { batch, create, remove, type Command, type Store } from '../cluster/store/index.js';
 import type { Network } from '../cluster/store/types.js';
 import { AddressSpace, allocateSubnet, allocateVni, checkUserPool, defaultGateway, IpamError } from '../network/ipam.js';
 import { overlaps, parseCidr } from './cidr.js';
+import { dropDataKeys, firstDataKey } from './data-keys.js';
+import { networkPeers } from './datapath-report.js';
 import { conflict, invalid, notFound } from './errors.js';
 import type { LeaderOps } from './leader-ops.js';
 import { CLUSTER_ID_KEY } from './store-ids.js';
@@ -30,14 +35,34 @@ export class NetworkOps {
   readonly #leader: LeaderOps;
   readonly #rand: Rand;
   readonly #clock: Clock;
+  readonly #reports: () => ReadonlyMap<string, DatapathReport>;
+  #writes: Promise<unknown> = Promise.resolve();
 
-  constructor(leader: LeaderOps, rand: Rand, clock: Clock) {
+  /** reports: the nodes' latest data path reports, for inspect's Peers. */
+  constructor(leader: LeaderOps, rand: Rand, clock: Clock, reports: () => ReadonlyMap<string, DatapathReport> = () => new Map()) {
     this.#leader = leader;
     this.#rand = rand;
     this.#clock = clock;
+    this.#reports = reports;
   }
 
-  async create(req: NetworkCreateRequest): Promise<{ Id: string; Warning: string }> {
+  /**
+   * Run f with no other network write of this leader, nor key rotation
+   * (key-rotator.ts), in flight: each reads the networks and keys its batch
+   * changes, so interleaved they would refuse each other or leave a key
+   * behind (or two creates would take the same VNI).
+   */
+  exclusive<T>(f: () => Promise<T>): Promise<T> {
+    const run = this.#writes.then(f, f);
+    this.#writes = run.catch(() => {});
+    return run;
+  }
+
+  create(req: NetworkCreateRequest): Promise<{ Id: string; Warning: string }> {
+    return this.exclusive(() => this.#create(req));
+  }
+
+  async #create(req: NetworkCreateRequest): Promise<{ Id: string; Warning: string }> {
     const name = req.Name;
     if (typeof name !== 'string' || !NAME_RE.test(name)) {
       throw invalid(`invalid network name ${JSON.stringify(name)}: it must start with a letter or digit and hold only [a-zA-Z0-9_.-]`);
@@ -96,7 +121,11 @@ export class NetworkOps {
       createdAtMs: Math.floor(this.#clock.wallMs()),
     };
     await this.#leader.commit(
-      batch(create('network', draft), create('ipam', { id: ipamId(id), networkId: id, pool: poolName, subnet: space.subnet, addresses: space.inUse() })),
+      batch(
+        create('network', draft),
+        create('ipam', { id: ipamId(id), networkId: id, pool: poolName, subnet: space.subnet, addresses: space.inUse() }),
+        ...(draft.encrypted ? [firstDataKey(id, this.#rand, this.#clock.wallMs())] : []),
+      ),
     );
     return { Id: id, Warning: '' };
   }
@@ -109,16 +138,22 @@ export class NetworkOps {
       .map(networkView);
   }
 
+  /** The network; an encrypted one with its Peers, as the nodes last reported (datapath-report.ts). */
   async inspect(ref: string): Promise<NetworkInspect> {
-    return networkView(this.#network(await this.#leader.read(), ref));
-  }
-
-  async remove(ref: string): Promise<void> {
     const store = await this.#leader.read();
     const n = this.#network(store, ref);
-    this.#mustBeUnused(store, n);
-    const ipam = store.get('ipam', ipamId(n.id));
-    await this.#leader.commit(batch(remove('network', n.id, n.meta.version), ...(ipam ? [remove('ipam', ipam.id, ipam.meta.version)] : [])));
+    const v = networkView(n);
+    if (n.encrypted) v.Peers = networkPeers(store, n, this.#reports());
+    return v;
+  }
+
+  remove(ref: string): Promise<void> {
+    return this.exclusive(async () => {
+      const store = await this.#leader.read();
+      const n = this.#network(store, ref);
+      this.#mustBeUnused(store, n);
+      await this.#leader.commit(removal(store, n));
+    });
   }
 
   /**
@@ -126,14 +161,17 @@ export class NetworkOps {
    * prune keeps it). labels: docker's `--filter label=K` / `label=K=V`; a
    * network is pruned only if it matches every one.
    */
-  async prune(labels: readonly string[] = []): Promise<{ NetworksDeleted: string[] }> {
+  prune(labels: readonly string[] = []): Promise<{ NetworksDeleted: string[] }> {
+    return this.exclusive(() => this.#prune(labels));
+  }
+
+  async #prune(labels: readonly string[]): Promise<{ NetworksDeleted: string[] }> {
     const store = await this.#leader.read();
     const gone: string[] = [];
     for (const n of store.list('network')) {
       if (n.ingress || this.#users(store, n).length > 0 || !labels.every((l) => hasLabel(n, l))) continue;
-      const ipam = store.get('ipam', ipamId(n.id));
       try {
-        await this.#leader.commit(batch(remove('network', n.id, n.meta.version), ...(ipam ? [remove('ipam', ipam.id, ipam.meta.version)] : [])));
+        await this.#leader.commit(removal(store, n));
         gone.push(n.name);
       } catch {
         // Changed or taken meanwhile: it is in use now, keep it.
@@ -163,6 +201,12 @@ export class NetworkOps {
     const users = this.#users(store, n);
     if (users.length > 0) throw conflict(`error while removing network: network ${n.name} id ${n.id} has active endpoints (${users.slice(0, 3).join(', ')}${users.length > 3 ? ', ...' : ''})`);
   }
+}
+
+/** The batch that removes a network: the network, its address allocation and its data keys. */
+function removal(store: Store, n: Network): Command {
+  const ipam = store.get('ipam', ipamId(n.id));
+  return batch(remove('network', n.id, n.meta.version), ...(ipam ? [remove('ipam', ipam.id, ipam.meta.version)] : []), ...dropDataKeys(store, n.id));
 }
 
 /** docker's label filter: `K` (present) or `K=V` (present with that value). */

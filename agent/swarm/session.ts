@@ -7,6 +7,7 @@
 import type { Clock, Timer } from '../../shared/clock.js';
 import type { Rand } from '../../shared/rand.js';
 import type { StreamTransport } from '../../shared/transport/types.js';
+import type { DatapathReport } from '../api/types.js';
 import { decodeCaRoot } from '../cluster/ca/ca-root.js';
 import { shouldRenew } from '../cluster/ca/ca.js';
 import { decodeCertificate } from '../cluster/ca/certificate.js';
@@ -28,6 +29,8 @@ export interface SessionOptions {
   /** A new certificate (renewed, or for a new role). */
   onCertificate(cert: Uint8Array): void;
   onRemoved(message: string): void;
+  /** The data path's state, sent with every heartbeat (issue 7); undefined: nothing to say. */
+  datapathStatus?: () => DatapathReport | undefined;
   log: Logger;
   /** Per call and per dial. */
   timeoutMs?: number;
@@ -117,7 +120,7 @@ export class Session {
       await Promise.race([this.#sleep(this.#periodMs), closed]);
       if (this.#closed || rpc.closed) break;
       try {
-        const r = await rpc.call<{ periodMs: number }>('heartbeat', null, this.#timeout());
+        const r = await rpc.call<{ periodMs: number }>('heartbeat', this.#heartbeatBody(), this.#timeout());
         if (typeof r?.periodMs === 'number' && r.periodMs > 0) this.#periodMs = r.periodMs;
         await this.#maybeRenew(rpc);
       } catch (e) {
@@ -131,6 +134,17 @@ export class Session {
     }
     rpc.close();
     return true;
+  }
+
+  /** `{datapath}` when the data path has something to say, else null (what older leaders expect). */
+  #heartbeatBody(): { datapath: DatapathReport } | null {
+    let report: DatapathReport | undefined;
+    try {
+      report = this.#o.datapathStatus?.();
+    } catch (e) {
+      report = { networks: [], error: `the data path status could not be read: ${(e as Error).message}` };
+    }
+    return report ? { datapath: report } : null;
   }
 
   #timeout(): number {

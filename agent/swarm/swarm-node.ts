@@ -9,7 +9,7 @@ import type { Clock } from '../../shared/clock.js';
 import { UsageError } from '../../shared/errors.js';
 import type { Rand } from '../../shared/rand.js';
 import type { StreamTransport } from '../../shared/transport/types.js';
-import type { AttachAnswer, NetworkInspect, NodeInspect, SwarmInfo, SwarmInitRequest, SwarmInspect, SwarmJoinRequest, SwarmSpecInput, NodeUpdateRequest } from '../api/types.js';
+import type { AttachAnswer, DatapathReport, NetworkInspect, NodeInspect, SwarmInfo, SwarmInitRequest, SwarmInspect, SwarmJoinRequest, SwarmSpecInput, NodeUpdateRequest } from '../api/types.js';
 import { CertificateAuthority, DEFAULT_CERT_VALIDITY_MS } from '../cluster/ca/ca.js';
 import { decodeCertificate, encodeCertificate, encodeTbs } from '../cluster/ca/certificate.js';
 import { parseJoinToken } from '../cluster/ca/join-token.js';
@@ -57,6 +57,14 @@ export interface SwarmNodeOptions {
   /** Gossip on 7946 (issue 5): UDP beside the stream transport, and the cores' presets. */
   udp: DatagramTransport;
   gossip: { swim: SwimConfig; networkDb: NetworkDbConfig; port?: number };
+  /** The encrypted data path's state, reported to the leader with every heartbeat (issue 7). */
+  datapathStatus?: () => DatapathReport | undefined;
+  /**
+   * Each assignment as it arrives (data keys and peers of the encrypted
+   * overlays, DESIGN §2), and undefined once this node left the swarm or was
+   * removed from it. A throw is logged and does not stop the assignment.
+   */
+  onAssignment?: (a: Assignment | undefined) => void;
 }
 
 type LocalState = 'inactive' | 'pending' | 'active' | 'error';
@@ -69,6 +77,7 @@ export class SwarmNode {
   #session: Session | undefined;
   readonly #gossip: NodeGossip;
   #status: LocalState = 'inactive';
+  #assignment: Assignment | undefined;
   #error = '';
   /** One membership change at a time (init, join, leave, promotion, demotion). */
   #busy: Promise<unknown> = Promise.resolve();
@@ -105,6 +114,16 @@ export class SwarmNode {
 
   get manager(): Manager | undefined {
     return this.#manager;
+  }
+
+  /** The last assignment from the dispatcher, while in a swarm. */
+  /** This node's static X25519 key (its identity in the data path's handshakes), while in a swarm. */
+  get staticKey(): { privateKey: Uint8Array; publicKey: Uint8Array } | undefined {
+    return this.#state ? this.#key : undefined;
+  }
+
+  get assignment(): Assignment | undefined {
+    return this.#assignment;
   }
 
   /** What the data plane needs of this node's membership, while in a swarm. */
@@ -436,6 +455,7 @@ export class SwarmNode {
       onAssignment: (a) => this.#assigned(a),
       onCertificate: (cert) => this.#update({ cert }),
       onRemoved: (message) => {
+        this.#setAssignment(undefined);
         this.#status = 'error';
         this.#error = `this node was removed from the swarm: ${message}`;
         void this.#exclusive(async () => {
@@ -444,6 +464,7 @@ export class SwarmNode {
           this.#manager = undefined;
         });
       },
+      ...(this.#o.datapathStatus ? { datapathStatus: this.#o.datapathStatus } : {}),
       log: this.#o.log,
     });
     this.#session.start();
@@ -455,10 +476,23 @@ export class SwarmNode {
     saveSwarmState(this.#o.stateDir, this.#state, this.#o.io);
   }
 
-  async #assigned(a: Assignment): Promise<void> {
+  #setAssignment(a: Assignment | undefined): void {
+    if (a === undefined && this.#assignment === undefined) return;
+    this.#assignment = a;
+    try {
+      this.#o.onAssignment?.(a);
+    } catch (e) {
+      this.#o.log.warn('the data path did not take the assignment', { error: (e as Error).message });
+    }
+  }
+
+  async #assigned(raw: Assignment): Promise<void> {
     if (!this.#state) return;
+    // An older leader's assignment has no data path fields.
+    const a: Assignment = { ...raw, dataKeys: raw.dataKeys ?? [], peers: raw.peers ?? [] };
     this.#status = 'active';
     this.#error = '';
+    this.#setAssignment(a);
     const same = JSON.stringify(a.managers) === JSON.stringify(this.#state.managers);
     if (!same && a.managers.length > 0) this.#update({ managers: a.managers });
     await this.#gossip.sync(this.#state, a);
@@ -489,6 +523,7 @@ export class SwarmNode {
     if (forgetKey) rmSync(nodeKeyPath(this.#o.stateDir), { force: true });
     this.#state = undefined;
     this.#key = undefined;
+    this.#setAssignment(undefined);
     this.#status = 'inactive';
     this.#error = '';
   }

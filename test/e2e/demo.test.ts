@@ -56,6 +56,9 @@ t('agent demo shows hosts, agents, reachability and a partition, then leaves not
   match(r.out, /an entry written on h0 is on h2 after \d+ ms:\n\s+KEY\s+VALUE\s+OWNER\n\s+10\.0\.1\.2\s+mac 02:42:0a:00:01:02 vtep h0/);
   match(r.out, /web has 10\.0\.\d+\.\d+ on demo-front \(MTU 1350/);
   match(r.out, /3 packets transmitted, 3 received, 0% packet loss/);
+  match(r.out, /this node has endpoints on overlay networks \(client\)/);
+  match(r.out, /on demo-secure \(MTU 1318/);
+  match(r.out, /NODE\s+STATE\s+LAST HANDSHAKE\s+SENT\s+RECEIVED\n(\s+h[12]\s+up\s.*\n){2}/);
   match(r.out, /no namespace, link or temp dir of tb\w+-0 is left/);
   await nothingLeft(r.pid);
 });

@@ -261,9 +261,12 @@ t('frames from a VTEP with no endpoint on the network are dropped and counted (n
   liar.send(frame(VNI, EP_B.rec.mac, macForIPv4('10.0.1.99')), { host: VTEP_B, port: DATA_PORT });
   // A VNI B has no sandbox for.
   liar.send(frame(4242, EP_B.rec.mac, EP_A.rec.mac), { host: VTEP_B, port: DATA_PORT });
-  // Not VXLAN at all.
+  // Not VXLAN at all (and not a secure message either: those start with 1-4).
+  liar.send(new Uint8Array([0x30, 2, 3]), { host: VTEP_B, port: DATA_PORT });
+  // A secure message (type 1) while this node has no secure plane: counted, never parsed as VXLAN.
   liar.send(new Uint8Array([1, 2, 3]), { host: VTEP_B, port: DATA_PORT });
   w.flush();
+  is(b.data.unsealable, 1);
   equal(pb.got, []);
   const d = b.data.forwarder.stats().drops;
   equal([d.spoofed, d['unknown-vni'], d.malformed], [1, 1, 1]);

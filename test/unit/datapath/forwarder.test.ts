@@ -586,7 +586,7 @@ const ipBytes = (ip: string): number[] => ip.split('.').map(Number);
 /** The reference: arrays, linear scans, the rules written out as plainly as possible. */
 class Twin {
   local: string;
-  pipes: { vni: number; max: number }[] = [];
+  pipes: { vni: number; max: number; encrypted: boolean }[] = [];
   /** In the order set: the last one holding a MAC or IP wins. */
   peers: TwinPeer[] = [];
   totals = zeroStats();
@@ -604,8 +604,8 @@ class Twin {
     if (!this.known(vni)) this.nets.delete(vni);
     else if (!this.nets.has(vni)) this.nets.set(vni, zeroStats());
   }
-  addNetwork(vni: number, max: number): void {
-    this.pipes = this.pipes.filter((p) => p.vni !== vni).concat({ vni, max });
+  addNetwork(vni: number, max: number, encrypted = false): void {
+    this.pipes = this.pipes.filter((p) => p.vni !== vni).concat({ vni, max, encrypted });
     this.sync(vni);
   }
   removeNetwork(vni: number): void {
@@ -688,7 +688,7 @@ class Twin {
     });
   }
 
-  fromWire(src: string, buf: Uint8Array, len: number): void {
+  fromWire(src: string, buf: Uint8Array, len: number, sealed = false): void {
     this.totals.fromWire.packets++;
     if (!Number.isInteger(len) || len < 0 || len > buf.length) return this.drop(undefined, 'malformed');
     this.totals.fromWire.bytes += len;
@@ -702,6 +702,7 @@ class Twin {
     const n = net ? vni : undefined;
     const pipe = this.pipes.find((p) => p.vni === vni);
     if (!pipe) return this.drop(n, 'unknown-vni');
+    if (pipe.encrypted !== sealed) return this.drop(n, 'unencrypted');
     if (!this.peers.some((p) => p.vni === vni && p.vtep !== this.local && p.vtep === src)) return this.drop(n, 'not-member');
     const from = this.holder(vni, (p) => p.mac === macText(buf, 14));
     if (!from || from.vtep !== src) return this.drop(n, 'spoofed');
@@ -823,8 +824,9 @@ function runSeed(seed: number, steps: number): void {
     } else if (op < 40) {
       const vni = pick(r, VNIS);
       const max = pick(r, MAXES);
-      f.addNetwork(vni, { maxDatagramBytes: max });
-      tw.addNetwork(vni, max);
+      const encrypted = r.int(4) === 0;
+      f.addNetwork(vni, { maxDatagramBytes: max, encrypted });
+      tw.addNetwork(vni, max, encrypted);
     } else if (op < 44) {
       const vni = pick(r, VNIS);
       f.removeNetwork(vni);
@@ -845,8 +847,9 @@ function runSeed(seed: number, steps: number): void {
       const src = r.int(10) < 9 ? pick(r, VTEPS) : '10.99.0.77';
       const d = randomDatagram(r);
       input = d.buf;
-      f.fromWire(src, d.buf, d.len);
-      tw.fromWire(src, d.buf, d.len);
+      const sealed = r.int(4) === 0;
+      f.fromWire(src, d.buf, d.len, sealed);
+      tw.fromWire(src, d.buf, d.len, sealed);
     }
     compare(f, out, tw, input, where);
   }
@@ -861,7 +864,7 @@ t('the random datagrams reach every outcome (so the twin comparison covers every
   const local = VTEPS[0]!;
   const f = new Forwarder(out, { localVtep: local });
   const r = seededRand(SEED);
-  VNIS.forEach((vni, i) => f.addNetwork(vni, { maxDatagramBytes: MAXES[i]! }));
+  VNIS.forEach((vni, i) => f.addNetwork(vni, { maxDatagramBytes: MAXES[i]!, encrypted: i === 0 }));
   for (let step = 0; step < 20_000; step++) {
     if (step % 10 === 0) {
       const ip = pick(r, IPS);
@@ -872,7 +875,7 @@ t('the random datagrams reach every outcome (so the twin comparison covers every
       const vni = pick(r, VNIS);
       if (d.buf.length >= 7 && r.int(4) !== 0) d.buf.set([(vni >>> 16) & 0xff, (vni >>> 8) & 0xff, vni & 0xff], 4);
       f.fromPipe(vni, d.buf, d.len);
-    } else f.fromWire(pick(r, VTEPS), d.buf, d.len);
+    } else f.fromWire(pick(r, VTEPS), d.buf, d.len, d.buf[4] === 0 && d.buf[5] === 0x10 && d.buf[6] === 0 ? r.int(2) === 0 : false);
     out.take();
   }
   const s = f.stats();
