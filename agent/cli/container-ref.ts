@@ -8,7 +8,14 @@ export function containerPath(ref: string, tail = ''): string {
   return `/containers/${encodeURIComponent(ref)}${tail}`;
 }
 
-/** The command: positionals, then whatever came after `--` (yargs' populate--). */
+/**
+ * yargs' parser configuration for a command that takes CMD: what follows `--`
+ * kept apart (populate--), and kept as typed. Without parse-positional-numbers
+ * off, yargs turns "1e3" after `--` into 1000 and "1.50" into 1.5.
+ */
+export const CMD_PARSING = { 'populate--': true, 'parse-positional-numbers': false } as const;
+
+/** The command: positionals, then whatever came after `--` (yargs' populate--, see CMD_PARSING). */
 export function commandOf(args: { cmd?: (string | number)[]; '--'?: (string | number)[] }): string[] {
   return [...(args.cmd ?? []), ...(args['--'] ?? [])].map(String);
 }

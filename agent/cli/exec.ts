@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
 import type { Command } from './command.js';
 import type { ContainerInspect } from '../api/types.js';
 import { UsageError } from '../../shared/errors.js';
-import { commandOf, containerPath } from './container-ref.js';
+import { CMD_PARSING, commandOf, containerPath } from './container-ref.js';
 
 interface Args {
   container: string;
@@ -22,7 +23,7 @@ export const exec: Command<Args> = {
   describe: 'Run a command in a running endpoint',
   builder: (y) =>
     y
-      .parserConfiguration({ 'populate--': true })
+      .parserConfiguration(CMD_PARSING)
       .positional('container', { type: 'string', describe: 'An endpoint name, id or id prefix' })
       .positional('cmd', { type: 'string', array: true, describe: 'The command and its arguments (after --)' }),
   async run(args, ctx) {
@@ -35,7 +36,13 @@ export const exec: Command<Args> = {
       child.stdout.setEncoding('utf8').on('data', (d: string) => ctx.out(d));
       child.stderr.setEncoding('utf8').on('data', (d: string) => ctx.err(d));
       child.once('error', (e) => reject(new Error(`exec: could not run ip netns exec: ${e.message}`)));
-      child.once('close', (code, signal) => resolve(code ?? (signal ? 128 + (signal === 'SIGKILL' ? 9 : 15) : 1)));
+      child.once('close', (code, signal) => resolve(exitStatus(code, signal)));
     });
   },
 };
+
+/** A child's exit as a shell reports it: its code, or 128 + the number of the signal that ended it. */
+export function exitStatus(code: number | null, signal: NodeJS.Signals | null): number {
+  if (code !== null) return code;
+  return signal ? 128 + (constants.signals[signal] ?? 15) : 1;
+}

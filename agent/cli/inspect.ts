@@ -18,6 +18,7 @@ export const inspect: Command<Args> = {
   builder: (y) => withFormat(y).positional('container', { type: 'string', describe: 'An endpoint name, id or id prefix' }),
   async run(args, ctx) {
     const json = wantsJson(args.format);
+    args.container.forEach((ref) => containerPath(ref)); // every ref checked before any is asked for
     const client = ctx.client();
     const found: ContainerInspect[] = [];
     let failure: unknown;

@@ -17,6 +17,7 @@ export const rm: Command<Args> = {
       .positional('container', { type: 'string', describe: 'An endpoint name, id or id prefix' })
       .option('force', { alias: 'f', type: 'boolean', describe: 'Force the removal of a running endpoint (uses SIGKILL)' }),
   async run(args, ctx) {
+    args.container.forEach((ref) => containerPath(ref)); // every ref checked before anything is removed
     const client = ctx.client();
     await eachNode(args.container, async (ref) => {
       await client.delete(containerPath(ref, args.force ? '?force=1' : ''));

@@ -1,7 +1,7 @@
 import type { Command } from './command.js';
 import type { ContainerLogs, ContainerRunRequest } from '../api/types.js';
 import { UsageError } from '../../shared/errors.js';
-import { commandOf, containerPath } from './container-ref.js';
+import { CMD_PARSING, commandOf, containerPath } from './container-ref.js';
 import { lastOf, listOf } from './swarm-flags.js';
 
 interface Args {
@@ -27,7 +27,7 @@ export const run: Command<Args> = {
   describe: 'Run a command in a new endpoint (its own network namespace)',
   builder: (y) =>
     y
-      .parserConfiguration({ 'populate--': true })
+      .parserConfiguration(CMD_PARSING)
       .option('detach', { alias: 'd', type: 'boolean', describe: 'Run in the background and print the endpoint ID' })
       .option('name', { type: 'string', describe: 'Assign a name to the endpoint' })
       .option('network', { type: 'string', describe: 'Connect the endpoint to an attachable overlay network (repeatable)' })

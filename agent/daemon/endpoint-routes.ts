@@ -8,9 +8,8 @@ import type { ContainerLogs } from '../api/types.js';
 import { arrayOf, nonEmpty, obj, opt, str } from '../cluster/store/validate.js';
 import type { EndpointManager } from '../endpoint/endpoint-manager.js';
 import { inspectView, summaryView } from '../endpoint/endpoint-views.js';
-import { statusOf } from '../swarm/errors.js';
-import { ChannelClosedError, RemoteError } from '../swarm/rpc.js';
 import { body } from './request-body.js';
+import { api } from './swarm-routes.js';
 
 const LOG_CHUNK_BYTES = 64 * 1024;
 
@@ -18,15 +17,6 @@ const runBody = obj({ Name: opt(nonEmpty), Networks: arrayOf(nonEmpty), IP: opt(
 const connectBody = obj({ Container: opt(nonEmpty), NetNs: opt(nonEmpty), Name: opt(nonEmpty), IPv4Address: opt(nonEmpty) });
 const disconnectBody = obj({ Container: nonEmpty });
 
-async function api<T>(f: () => Promise<T> | T): Promise<T> {
-  try {
-    return await f();
-  } catch (e) {
-    if (e instanceof RemoteError) throw new ApiError(e.message, statusOf(e.code));
-    if (e instanceof ChannelClosedError) throw new ApiError(`the manager went away during the request: ${e.message}`, 503);
-    throw e;
-  }
-}
 
 function flag(req: Request, name: string): boolean {
   const v = req.query.get(name);

@@ -75,7 +75,7 @@ export function labelFilters(req: Request): string[] {
 }
 
 /** Control-plane errors as API errors: one line and a status. */
-export async function api<T>(f: () => Promise<T>): Promise<T> {
+export async function api<T>(f: () => Promise<T> | T): Promise<T> {
   try {
     return await f();
   } catch (e) {

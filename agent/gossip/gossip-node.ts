@@ -14,7 +14,7 @@ import type { Logger } from '../daemon/log.js';
 import { GossipKeyring, type GossipKey } from './keyring.js';
 import { open, seal } from './sealed-packet.js';
 import { NETWORK_DB_HOST_BYTES, PLANE, readSender, STREAM_KIND, withSender } from './gossip-wire.js';
-import { decodePacket, decodePushPull, encodePacket, encodePushPull, SwimNode, type MemberInfo, type SwimConfig } from './swim/index.js';
+import { decodePushPull, encodePacket, encodePushPull, SwimNode, type MemberInfo, type SwimConfig } from './swim/index.js';
 import { NetworkDb, type EntryView, type NetworkDbConfig, type TableEvent } from './networkdb/index.js';
 
 export const GOSSIP_PORT = 7946;

@@ -8,31 +8,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite, ok, is, match } from '../harness.js';
-import type { ContainerInspect } from '../../agent/api/types.js';
 import type { AgentProcess, TestBed } from '../../agent/testbed/index.js';
-import { AGENT, cli, init, start, token, withBed } from './fixtures/cluster.js';
+import { AGENT, cli, init, inspectEp, pings, start, token, until, withBed } from './fixtures/cluster.js';
 
 const t = suite('encrypted');
-const FIXTURES = join(process.cwd(), 'test/e2e/fixtures');
 const REKEY = { AGENT_REKEY_MS: '2000' };
 
-async function inspectEp(a: AgentProcess, name: string): Promise<ContainerInspect> {
-  return (JSON.parse(await cli(a, 'inspect', name)) as ContainerInspect[])[0]!;
-}
 
-async function pings(a: AgentProcess, from: string, ip: string, count = 2): Promise<boolean> {
-  return (await a.cli(['exec', from, '--', 'ping', '-c', String(count), '-i', '0.2', '-W', '2', ip], { timeoutMs: 60_000 })).code === 0;
-}
 
-async function until<T>(what: string, deadlineMs: number, f: () => Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + deadlineMs;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 interface Diag {
   DataKeys?: { NetworkID: string; VNI: number; Generations: number[] }[];

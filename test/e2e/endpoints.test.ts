@@ -4,16 +4,12 @@
 // disconnect; a namespace made by another runtime (`ip netns add`) attached
 // with --netns; the gwbridge refuses removal while endpoints use it.
 import { suite, ok, is, match } from '../harness.js';
-import type { ContainerInspect } from '../../agent/api/types.js';
 import type { AgentProcess } from '../../agent/testbed/index.js';
 import { run } from '../../agent/host/run.js';
-import { cli, fails, init, start, token, withBed } from './fixtures/cluster.js';
+import { cli, fails, init, inspectEp, start, token, withBed } from './fixtures/cluster.js';
 
 const t = suite('endpoints');
 
-async function inspectEp(a: AgentProcess, name: string): Promise<ContainerInspect> {
-  return (JSON.parse(await cli(a, 'inspect', name)) as ContainerInspect[])[0]!;
-}
 
 async function pings(a: AgentProcess, argv: string[], ip: string): Promise<boolean> {
   return (await a.cli([...argv, 'ping', '-c', '2', '-i', '0.2', '-W', '2', ip], { timeoutMs: 30_000 })).code === 0;
@@ -80,6 +76,14 @@ t('a gwbridge made beforehand, --ip, connect and disconnect, and a namespace of 
 
     // swarm leave refuses while endpoints are on overlays.
     match(await fails(h1, 'swarm', 'leave'), /has endpoints on overlay networks \(peer\)/);
+
+    // `run` without -d: the command's output, and its exit code; ps -a shows it exited.
+    const attached = await h0.cli(['run', '--name', 'once', '--network', 'ov', '--', 'sh', '-c', 'ip -o -4 addr show eth0; exit 3'], { timeoutMs: 30_000 });
+    is(attached.code, 3, `exit code of the command: ${attached.stderr}`);
+    match(attached.stdout, /eth0\s+inet 10\.20\.0\.\d+\/24/);
+    match(await cli(h0, 'ps', '-a'), /Exited \(3\)\s+ov\s+once/);
+    ok(!(await cli(h0, 'ps')).includes('once'), 'ps without -a shows running endpoints only');
+    await cli(h0, 'rm', 'once');
 
     // Removing endpoints frees the gwbridge.
     for (const n of ['one', 'two']) await cli(h0, 'rm', '-f', n);

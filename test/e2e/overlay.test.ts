@@ -9,16 +9,13 @@ import { join } from 'node:path';
 import { suite, ok, is, match } from '../harness.js';
 import type { ContainerInspect } from '../../agent/api/types.js';
 import type { AgentProcess, Host, TestBed } from '../../agent/testbed/index.js';
-import { DENO, cli, fails, init, start, token, withBed, type Ctx } from './fixtures/cluster.js';
+import { DENO, cli, fails, init, inspectEp, pings, start, token, until, withBed, type Ctx } from './fixtures/cluster.js';
 
 const t = suite('overlay');
 
 const FIXTURES = join(process.cwd(), 'test/e2e/fixtures');
 const MB50 = 50 * 1024 * 1024;
 
-async function inspectEp(a: AgentProcess, name: string): Promise<ContainerInspect> {
-  return (JSON.parse(await cli(a, 'inspect', name)) as ContainerInspect[])[0]!;
-}
 
 function addrOn(c: ContainerInspect, net: string): string {
   const n = c.NetworkSettings.Networks[net];
@@ -26,21 +23,7 @@ function addrOn(c: ContainerInspect, net: string): string {
   return n!.IPAddress;
 }
 
-/** ping from endpoint `from` (on agent a): true when at least one reply came. */
-async function pings(a: AgentProcess, from: string, ip: string, count = 2): Promise<boolean> {
-  const r = await a.cli(['exec', from, '--', 'ping', '-c', String(count), '-W', '2', '-i', '0.2', ip], { timeoutMs: 30_000 });
-  return r.code === 0;
-}
 
-async function until<T>(what: string, deadlineMs: number, f: () => Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + deadlineMs;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 interface DatapathDiag {
   Networks: { VNI: number; Peers: { ip: string; mac: string; vtep: string }[] }[];

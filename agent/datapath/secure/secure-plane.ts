@@ -58,7 +58,7 @@ import { NetworkRecord, PeerRecord, type HeldKey } from './records.js';
 import { Session, TAKEN, type SessionHost } from './session.js';
 import * as S from './stats.js';
 import {
-  COOKIE_RECEIVER_OFFSET, INDEX_LIMIT, INIT_SENDER_OFFSET, KEY_BYTES, MAX_PLAINTEXT_BYTES, MSG_COOKIE_REPLY, MSG_INITIATION, MSG_RESPONSE, MSG_TRANSPORT,
+  COOKIE_RECEIVER_OFFSET, INDEX_LIMIT, INIT_SENDER_OFFSET, KEY_BYTES, MAX_PLAINTEXT_BYTES, MSG_COOKIE_REPLY, MSG_INITIATION, MSG_TRANSPORT,
   RESP_RECEIVER_OFFSET, RESP_SENDER_OFFSET, SECURE_OVERHEAD_BYTES, fixedLength, mac1Offset, readInitVni, readU32, reservedClear,
 } from './wire-format.js';
 

@@ -45,6 +45,7 @@
 // The readers here are for the hot path: plain numbers off the bytes, no
 // views, no strings. Handshake messages are assembled by the functions below
 // from already-computed parts (handshake.ts, cookie.ts).
+import { readU32, writeU32 } from '../vxlan-frame.js';
 
 export const MSG_INITIATION = 1 as const;
 export const MSG_RESPONSE = 2 as const;
@@ -102,16 +103,8 @@ export const MAX_PLAINTEXT_BYTES = 65_475 as const;
 export const INDEX_LIMIT = 0x4000_0000 as const;
 const TWO_32 = 0x1_0000_0000;
 
-export function readU32(buf: Uint8Array, off: number): number {
-  return ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> 0;
-}
-
-export function writeU32(buf: Uint8Array, off: number, v: number): void {
-  buf[off] = v >>> 24;
-  buf[off + 1] = (v >>> 16) & 0xff;
-  buf[off + 2] = (v >>> 8) & 0xff;
-  buf[off + 3] = v & 0xff;
-}
+// Big-endian u32 access is the VXLAN layer's (one implementation for every data path format).
+export { readU32, writeU32 };
 
 /** The u24 VNI of an initiation. */
 export function readInitVni(buf: Uint8Array): number {
