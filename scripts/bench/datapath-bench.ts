@@ -1,6 +1,6 @@
 // Overlay data-path benchmark: endpoints on two test-bed hosts (network
 // namespaces wired by a switch, underlay MTU 1400 as this machine's NIC),
-// over four paths measured one after another in the same run, each in its
+// over six paths measured one after another in the same run, each in its
 // own bed so no path sees another's sockets or devices:
 //
 //   (a) a direct veth between the two hosts: the machine's own baseline;
@@ -8,20 +8,31 @@
 //   (c) the agent's pipe design (DESIGN.md §3) with a minimal Node relay
 //       (datapath-relay.ts) in place of the agent: the bar, agent >= 0.9x this;
 //   (d) the agent: two daemons, a swarm, an attachable overlay, a task per
-//       host; skipped with one line when a command it needs fails.
+//       host; skipped with one line when a command it needs fails;
+//   (e) (c) with the relay sealing and opening every frame with AES-256-GCM
+//       as message 4 (DESIGN.md §4), a fixed key, no sessions, no replay
+//       window: the least node:crypto costs on this path (MTU 1400-50-32);
+//   (f) (d) with the overlay created `--opt encrypted` (issue 7).
 //
 // Per path: one TCP stream (iperf3), the highest UDP rate with <= 0.1% loss
 // (a short bounded search over iperf3 -u -b) with the largest payload that
 // fits the path's MTU (read from the client's route, never assumed), and 200
 // pings at 10 ms. On a shared VM absolute numbers are noise; read the ratios.
 //
-//   node scripts/bench/datapath.mjs [--only a,b,c,d] [--seconds N] [--relay-buf-kib N]
-import { existsSync, readFileSync } from 'node:fs';
-import { cpus, release } from 'node:os';
+// --profile runs only path (f), with host 0's daemon (the sender: it seals
+// what iperf3 sends) under `node --cpu-prof` (--profile-side receiver: host
+// 1's, which opens), runs the UDP search, stops that daemon with SIGTERM so it
+// writes its profile, and prints its top self-time functions during the test.
+//
+//   node scripts/bench/datapath.mjs [--only a,b,c,d,e,f] [--seconds N] [--relay-buf-kib N]
+//   node scripts/bench/datapath.mjs --profile [--profile-side sender|receiver] [--profile-dir DIR] [--seconds N]
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../agent/host/run.js';
 import { TestBed } from '../../agent/testbed/index.js';
 import { Skip, agentPath } from './datapath-agent.js';
+import { profileLines, summarizeProfile } from './datapath-profile.js';
 import {
   IPV4_UDP_HEADER_BYTES,
   LOSS_OK_PCT,
@@ -38,14 +49,25 @@ import {
 } from './datapath-measure.js';
 import { directPath, kernelVxlanPath, relayPath, type PathSetup } from './datapath-paths.js';
 
-type PathId = 'a' | 'b' | 'c' | 'd';
-const PATH_IDS: readonly PathId[] = ['a', 'b', 'c', 'd'];
+type PathId = 'a' | 'b' | 'c' | 'd' | 'e' | 'f';
+const PATH_IDS: readonly PathId[] = ['a', 'b', 'c', 'd', 'e', 'f'];
 const PATH_NAMES: Record<PathId, string> = {
   a: 'direct veth',
   b: 'kernel vxlan',
   c: 'node relay + vxlan pipe',
   d: 'agent overlay',
+  e: 'node aes-gcm relay + pipe',
+  f: 'agent encrypted overlay',
 };
+const isAgent = (id: PathId) => id === 'd' || id === 'f';
+
+// Issue 7's figures for the same test on this machine (not measured here): what (f) is held against.
+const REFERENCES = [
+  { name: 'wireguard-go', gbps: 0.33, kpps: 13.0, pingMs: 0.95 as number | undefined },
+  { name: 'nebula (4 MiB buffers)', gbps: 0.53, kpps: 45.3, pingMs: 0.7 as number | undefined },
+  { name: 'minimal AES relay', gbps: 0.28, kpps: 29.0, pingMs: undefined as number | undefined },
+] as const;
+const WIREGUARD_GO = REFERENCES[0];
 
 interface Options {
   only: Set<PathId>;
@@ -53,6 +75,8 @@ interface Options {
   seconds: number;
   /** What the relay asks for per socket buffer: 4096 as the agent (DESIGN.md §3); 0 leaves the kernel default, to see what that costs. */
   relayBufKib: number;
+  /** Profile one daemon of path (f) during the UDP test instead of the bench. */
+  profile?: { side: 'sender' | 'receiver'; dir: string | undefined };
 }
 
 export interface MainDeps {
@@ -82,8 +106,12 @@ const UDP_TRIALS = 6;
 const UDP_TRIAL_FRACTION = 0.4;
 const REACH_DEADLINE_MS = 10_000;
 const SERVER_LIFE_SLACK_S = 60;
-// A safety net far above the <= 3 min a full run takes: exiting runs the test bed's exit-time cleanup.
-const WATCHDOG_MS = 300_000;
+// A safety net above the <= 5 min a full run (a-f) takes: exiting runs the test bed's exit-time cleanup.
+const WATCHDOG_MS = 420_000;
+// Self-time functions the profile report lists.
+const PROFILE_TOP = 15;
+// V8's sampling interval for --cpu-prof (its default is 1000 us): ~15 us per packet needs finer samples.
+const PROFILE_INTERVAL_US = 250;
 const BUILD_TIMEOUT_MS = 120_000;
 const KIB = 1024;
 
@@ -91,11 +119,25 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 function parseArgs(argv: readonly string[]): Options {
   const o: Options = { only: new Set(PATH_IDS), seconds: 5, relayBufKib: 4096 };
+  let side: 'sender' | 'receiver' | undefined;
+  let dir: string | undefined;
+  let only = false;
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i]!;
+    if (key === '--profile') {
+      o.profile = { side: 'sender', dir: undefined };
+      i--; // a flag without a value
+      continue;
+    }
     const v = argv[i + 1];
     if (v === undefined) throw new Error(`${key}: expected a value`);
-    if (key === '--only') {
+    if (key === '--profile-side') {
+      if (v !== 'sender' && v !== 'receiver') throw new Error(`--profile-side: expected sender or receiver, got ${JSON.stringify(v)}`);
+      side = v;
+    } else if (key === '--profile-dir') {
+      dir = v;
+    } else if (key === '--only') {
+      only = true;
       const ids = v.split(',').map((s) => s.trim());
       const bad = ids.filter((x) => !(PATH_IDS as readonly string[]).includes(x));
       if (bad.length > 0 || ids.length === 0) throw new Error(`--only: expected a comma-separated subset of ${PATH_IDS.join(',')}, got ${JSON.stringify(v)}`);
@@ -109,8 +151,14 @@ function parseArgs(argv: readonly string[]): Options {
       if (!Number.isInteger(n) || n < 0 || n > 65_536) throw new Error(`--relay-buf-kib: expected an integer from 0 (the kernel's default) to 65536, got ${JSON.stringify(v)}`);
       o.relayBufKib = n;
     } else {
-      throw new Error(`unknown argument ${key}; expected --only, --seconds or --relay-buf-kib`);
+      throw new Error(`unknown argument ${key}; expected --only, --seconds, --relay-buf-kib, --profile, --profile-side or --profile-dir`);
     }
+  }
+  if ((side !== undefined || dir !== undefined) && o.profile === undefined) throw new Error('--profile-side and --profile-dir go with --profile');
+  if (o.profile !== undefined) {
+    if (only) throw new Error('--profile runs path (f) only; leave out --only');
+    o.profile = { side: side ?? 'sender', dir };
+    o.only = new Set(['f']);
   }
   return o;
 }
@@ -169,18 +217,64 @@ async function runPath(id: PathId, o: Options, deps: MainDeps, agentCmd: readonl
     if (id === 'a') setup = await directPath(bed);
     else if (id === 'b') setup = await kernelVxlanPath(bed);
     else if (id === 'c') setup = await relayPath(bed, relay);
-    else setup = await agentPath(bed, agentCmd, log);
+    else if (id === 'e') setup = await relayPath(bed, { ...relay, sealed: true });
+    else setup = await agentPath(bed, agentCmd, log, { encrypted: id === 'f' });
     const r = await measure(id, setup, o);
     r.underlayMtu = bed.hosts[0]!.mtu;
     r.notes.push(...(await setup.finish()));
     return r;
   } catch (e) {
     const msg = (e as Error).message;
-    log(`  ${id === 'd' ? 'skipped' : 'failed'}: ${msg}`);
+    log(`  ${isAgent(id) ? 'skipped' : 'failed'}: ${msg}`);
     if (setup !== undefined) await setup.finish().catch(() => []);
-    return { id, notes: [], error: msg, skipped: id === 'd' || e instanceof Skip };
+    return { id, notes: [], error: msg, skipped: isAgent(id) || e instanceof Skip };
   } finally {
     await bed?.destroy();
+  }
+}
+
+/** --profile: path (f) with one daemon under --cpu-prof, the UDP search, that daemon stopped, its profile summarized. */
+async function runProfile(o: Options & { profile: NonNullable<Options['profile']> }, agentCmd: readonly string[]): Promise<string[]> {
+  const side = o.profile.side;
+  const dir = o.profile.dir ?? mkdtempSync(join(tmpdir(), 'datapath-cpuprof-'));
+  log(`(f) ${PATH_NAMES.f}, ${side} daemon (host ${side === 'sender' ? 0 : 1}) under node --cpu-prof --cpu-prof-interval ${PROFILE_INTERVAL_US} --cpu-prof-dir ${dir}`);
+  const bed = await TestBed.create({ hosts: 2 });
+  try {
+    const setup = await agentPath(bed, agentCmd, log, { encrypted: true, profile: { dir, host: side === 'sender' ? 0 : 1, intervalUs: PROFILE_INTERVAL_US } });
+    const p = setup.pair;
+    const trialS = Math.max(1, Math.round(o.seconds * UDP_TRIAL_FRACTION));
+    await waitReachable(p, REACH_DEADLINE_MS);
+    const mtu = await pathMtu(p);
+    const payload = mtu - IPV4_UDP_HEADER_BYTES;
+    const server = startIperfServer(p, (UDP_TRIALS + 1) * trialS + SERVER_LIFE_SLACK_S);
+    let udp: Udp;
+    let fromUs: number;
+    let toUs: number;
+    let packets: number;
+    try {
+      log(`  udp: <= ${LOSS_OK_PCT}% loss, ${payload}-byte payloads (MTU ${mtu} - ${IPV4_UDP_HEADER_BYTES}), trials of ${trialS} s`);
+      const before = await setup.profiledPackets!();
+      fromUs = Number(process.hrtime.bigint() / 1000n);
+      udp = await udpSearch(p, payload, trialS, UDP_TRIALS + 1, log);
+      toUs = Number(process.hrtime.bigint() / 1000n);
+      packets = (await setup.profiledPackets!()) - before;
+    } finally {
+      await server.stop(2_000);
+    }
+    const notes = await setup.finish();
+    log('  stopping the profiled daemon (SIGTERM)');
+    const file = await setup.stopProfiled!();
+    const lines = [
+      `datapath profile: (f) ${PATH_NAMES.f}, the ${side}'s daemon under node --cpu-prof (sampling every ${PROFILE_INTERVAL_US} us) during the UDP search; ${cpus().length} CPUs, Linux ${release()}, node ${process.version}`,
+      `udp: ${payload}-byte payloads (MTU ${mtu}), loss-free ${(udp.pps / 1e3).toFixed(1)}k pps${udp.senderBound ? ' (sender-bound)' : ''} under the profiler; ` +
+        udp.trials.map((t) => `${t.offeredPps === 0 ? 'max' : `${(t.offeredPps / 1e3).toFixed(1)}k`}: sent ${(t.sentPps / 1e3).toFixed(1)}k, loss ${t.lossPct.toFixed(2)}%`).join('; '),
+      `profile file: ${file}`,
+      ...profileLines(summarizeProfile(file, { fromUs, toUs }), PROFILE_TOP, packets),
+      ...notes,
+    ];
+    return lines;
+  } finally {
+    await bed.destroy();
   }
 }
 
@@ -243,6 +337,9 @@ function report(results: readonly Result[], o: Options, elapsedS: number): strin
     ['c', 'b', '  the relay against plain kernel encapsulation'],
     ['d', 'b', ''],
     ['d', 'c', '  target: agent >= 0.90x the relay'],
+    ['e', 'c', '  what AES-GCM per packet costs the minimal relay'],
+    ['f', 'd', '  encrypted against plain overlay'],
+    ['f', 'e', '  encrypted overlay against the minimal AES relay'],
   ];
   for (const [x, y, note] of pairs) {
     const rx = by.get(x);
@@ -258,6 +355,21 @@ function report(results: readonly Result[], o: Options, elapsedS: number): strin
   out('');
   const perPacket = results.filter((r) => r.udp !== undefined && r.udp.pps > 0).map((r) => `(${r.id}) ${(1e6 / r.udp!.pps).toFixed(1)} us${r.udp!.senderBound ? '*' : ''}`);
   if (perPacket.length > 0) out(`time per packet at the loss-free rate (1/rate): ${perPacket.join(', ')}`);
+  out('');
+  out('reference, issue 7 (same test on this machine, NOT measured by this run):');
+  for (const ref of REFERENCES) {
+    out(`  ${ref.name.padEnd(24)} ${ref.gbps.toFixed(2)} Gbit/s  ${ref.kpps.toFixed(1)}k pps${ref.pingMs === undefined ? '' : `  ping ${ref.pingMs.toFixed(2)} ms`}`);
+  }
+  const fr = by.get('f');
+  if (fr?.tcp !== undefined && fr.udp !== undefined) {
+    const tcpOk = fr.tcp.gbps >= WIREGUARD_GO.gbps;
+    const ppsOk = fr.udp.pps / 1e3 >= WIREGUARD_GO.kpps;
+    out(
+      `  target: (f) passes wireguard-go: TCP ${gbps(fr.tcp.gbps)} vs ${WIREGUARD_GO.gbps} Gbit/s (${ratio(fr.tcp.gbps, WIREGUARD_GO.gbps)}) ${tcpOk ? 'passes' : 'does NOT pass'}; ` +
+        `UDP ${(fr.udp.pps / 1e3).toFixed(1)}k vs ${WIREGUARD_GO.kpps.toFixed(1)}k pps (${ratio(fr.udp.pps / 1e3, WIREGUARD_GO.kpps)}) ${ppsOk ? 'passes' : 'does NOT pass'}` +
+        (tcpOk && ppsOk ? ' (met)' : ' (NOT met)'),
+    );
+  }
   for (const r of results) {
     if (r.udp === undefined) continue;
     const steps = r.udp.trials.map((t) => `${t.offeredPps === 0 ? 'max' : `${(t.offeredPps / 1e3).toFixed(1)}k`}: sent ${(t.sentPps / 1e3).toFixed(1)}k, loss ${t.lossPct < 0.01 ? t.lossPct.toFixed(3) : t.lossPct.toFixed(2)}%`);
@@ -265,7 +377,7 @@ function report(results: readonly Result[], o: Options, elapsedS: number): strin
   }
   const drops = results.filter((r) => r.drops !== undefined).map((r) => `(${r.id}) ${r.drops!.tcp}/${r.drops!.udp}/${r.drops!.ping}`);
   if (drops.length > 0) out(`udp receive-buffer drops (RcvbufErrors) in the hosts' netns, tcp/udp/ping: ${drops.join(', ')}`);
-  if (by.has('c')) {
+  if (by.has('c') || by.has('e')) {
     out(`relay buffers: --relay-buf-kib ${o.relayBufKib}; net.core.rmem_max ${sysctl('net.core.rmem_max')}, wmem_max ${sysctl('net.core.wmem_max')}, rmem_default ${sysctl('net.core.rmem_default')}`);
   }
   for (const r of results) for (const n of r.notes) out(n);
@@ -291,15 +403,29 @@ export async function main(argv: string[], deps: MainDeps): Promise<number> {
     process.exit(1);
   }, WATCHDOG_MS);
   try {
+    if (o.profile !== undefined) {
+      try {
+        const agentCmd = await buildAgent(process.cwd());
+        const lines = await runProfile({ ...o, profile: o.profile }, agentCmd);
+        process.stdout.write(`${lines.join('\n')}\nrun took ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
+        return 0;
+      } catch (e) {
+        process.stderr.write(`bench:datapath --profile: ${(e as Error).message}\n`);
+        return 1;
+      }
+    }
     const results: Result[] = [];
     let agentCmd: readonly string[] = [];
+    let buildError: string | undefined;
     for (const id of PATH_IDS.filter((x) => o.only.has(x))) {
-      if (id === 'd') {
+      if (isAgent(id) && agentCmd.length === 0) {
         try {
+          if (buildError !== undefined) throw new Skip(buildError);
           agentCmd = await buildAgent(process.cwd());
         } catch (e) {
-          log(`  agent overlay: skipped (${(e as Error).message})`);
-          results.push({ id, notes: [], error: (e as Error).message, skipped: true });
+          buildError = (e as Error).message;
+          log(`  ${PATH_NAMES[id]}: skipped (${buildError})`);
+          results.push({ id, notes: [], error: buildError, skipped: true });
           continue;
         }
       }

@@ -6,6 +6,7 @@
 //   (a) direct:  h0 ══ veth (underlay MTU) ══ h1
 //   (b) kernel:  ep0 ─ veth ─ br (h0) ─ vxlan 42 ─ eth0 ══ switch ══ eth0 ─ vxlan 42 ─ br (h1) ─ veth ─ ep1
 //   (c) relay:   ep0 ─ veth ─ br0 ─ vx0 (sandbox) ─ pipe ─ relay (h0, udp 4789) ─ eth0 ══ switch ══ h1 likewise
+//   (e) aes relay: (c) with the relay sealing/opening every frame (message 4 of DESIGN.md §4), MTU - 32
 import { readFileSync } from 'node:fs';
 import { run } from '../../agent/host/run.js';
 import type { BedProcess, Host, TestBed } from '../../agent/testbed/index.js';
@@ -24,6 +25,10 @@ export const VXLAN_PORT = 4789;
 const VNI = '42';
 // Outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14 (RFC 7348 §5).
 export const VXLAN_OVERHEAD_BYTES = 50;
+// Message 4's 16-byte header and 16-byte tag (DESIGN.md §4): the encrypted overlay MTU shrinks by this.
+export const SECURE_OVERHEAD_BYTES = 32;
+// Path (e)'s relays share one fixed AES-256 key: the bench measures the crypto, not key agreement.
+const AES_RELAY_KEY = '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f';
 // The agent's pipe is a link-local /30 (DESIGN.md §3): .1 the agent (here the relay), .2 the sandbox.
 const PIPE_HOST = '169.254.77.1';
 const PIPE_SANDBOX = '169.254.77.2';
@@ -31,6 +36,7 @@ const PIPE_PREFIX_LEN = 30;
 const DIRECT_NET = '10.41.0.';
 const KERNEL_NET = '10.42.0.';
 const RELAY_NET = '10.43.0.';
+const AES_RELAY_NET = '10.45.0.';
 const ENDPOINT_PREFIX_LEN = 24;
 const RELAY_READY_MS = 10_000;
 const STOP_GRACE_MS = 2_000;
@@ -112,6 +118,8 @@ interface RelayExit {
   pipeToWire: number;
   wireToPipe: number;
   sendErrors: number;
+  /** Path (e): datagrams from the wire that were not a message 4 or did not verify. */
+  openFailures?: number;
 }
 
 function jsonLines(path: string): Record<string, unknown>[] {
@@ -151,19 +159,28 @@ export interface RelayOptions {
   script: string;
   bufBytes: number;
   maxSeconds: number;
+  /** Path (e): seal and open every frame with AES-256-GCM (a fixed key); the overlay MTU shrinks by 32. */
+  sealed?: boolean;
 }
 
-/** (c) The agent's pipe design with the minimal Node relay in place of the agent. */
+/**
+ * (c) The agent's pipe design with the minimal Node relay in place of the
+ * agent; with relay.sealed, (e): the same relay sealing what it sends to the
+ * wire and opening what it receives, endpoints at MTU - 50 - 32.
+ */
 export async function relayPath(bed: TestBed, relay: RelayOptions): Promise<PathSetup> {
   const [h0, h1] = [bed.hosts[0]!, bed.hosts[1]!];
+  const sealed = relay.sealed === true;
+  const tag = sealed ? 'e' : 'c';
+  const net = sealed ? AES_RELAY_NET : RELAY_NET;
   const eps: string[] = [];
   const relays: { host: Host; proc: BedProcess; start: RelayStart }[] = [];
   for (const [h, peer] of [
     [h0, h1],
     [h1, h0],
   ] as const) {
-    const mtu = h.mtu - VXLAN_OVERHEAD_BYTES;
-    const sb = `${bed.prefix}-c${h.index}s`;
+    const mtu = h.mtu - VXLAN_OVERHEAD_BYTES - (sealed ? SECURE_OVERHEAD_BYTES : 0);
+    const sb = `${bed.prefix}-${tag}${h.index}s`;
     const s = (argv: string[]) => run(['ip', '-n', sb, ...argv]);
     await run(['ip', 'netns', 'add', sb]);
     await s(['link', 'set', 'lo', 'up']);
@@ -178,7 +195,7 @@ export async function relayPath(bed: TestBed, relay: RelayOptions): Promise<Path
     await s(['link', 'add', 'br0', 'type', 'bridge']);
     await s(['link', 'add', 'vx0', 'mtu', String(mtu), 'type', 'vxlan', 'id', VNI, 'local', PIPE_SANDBOX, 'remote', PIPE_HOST, 'dstport', String(VXLAN_PORT), 'nolearning', 'dev', 'pipe']);
     await s(['link', 'set', 'vx0', 'master', 'br0', 'up']);
-    eps.push(await endpoint(bed, h, 'c', sb, 'ep', RELAY_NET, mtu));
+    eps.push(await endpoint(bed, h, tag, sb, 'ep', net, mtu));
     await s(['link', 'set', 'ep', 'master', 'br0', 'up']);
     await s(['link', 'set', 'br0', 'up']);
     const proc = bed.spawn(h, [
@@ -186,11 +203,12 @@ export async function relayPath(bed: TestBed, relay: RelayOptions): Promise<Path
       relay.script,
       ...['--wire', h.ip, '--peer', peer.ip, '--pipe', PIPE_HOST, '--sandbox', PIPE_SANDBOX],
       ...['--port', String(VXLAN_PORT), '--buf-bytes', String(relay.bufBytes), '--max-seconds', String(relay.maxSeconds)],
+      ...(sealed ? ['--aes-key', AES_RELAY_KEY] : []),
     ]);
     relays.push({ host: h, proc, start: await relayReady(proc, h.name) });
   }
   return {
-    pair: endpointPair(bed, eps[0]!, h1, eps[1]!, endpointIp(RELAY_NET, h1)),
+    pair: endpointPair(bed, eps[0]!, h1, eps[1]!, endpointIp(net, h1)),
     countersNetns: [h0.netns, h1.netns],
     finish: async () => {
       const lines: string[] = [];
@@ -199,9 +217,12 @@ export async function relayPath(bed: TestBed, relay: RelayOptions): Promise<Path
         const exit = jsonLines(r.proc.logPath).find((l) => l.exit !== undefined) as unknown as RelayExit | undefined;
         const { pipe, wire, requestedBytes } = r.start;
         lines.push(
-          `relay ${r.host.name}: asked ${requestedBytes === 0 ? 'nothing (kernel default)' : `${requestedBytes} B`} per buffer; granted (getsockopt, the kernel doubles a request up to rmem_max/wmem_max) ` +
+          `${sealed ? 'aes relay' : 'relay'} ${r.host.name}: asked ${requestedBytes === 0 ? 'nothing (kernel default)' : `${requestedBytes} B`} per buffer; granted (getsockopt, the kernel doubles a request up to rmem_max/wmem_max) ` +
             `pipe rcv ${pipe.rcvbuf} snd ${pipe.sndbuf}, wire rcv ${wire.rcvbuf} snd ${wire.sndbuf}` +
-            (exit === undefined ? '' : `; forwarded pipe->wire ${exit.pipeToWire}, wire->pipe ${exit.wireToPipe}, send errors ${exit.sendErrors}`),
+            (exit === undefined
+              ? ''
+              : `; forwarded pipe->wire ${exit.pipeToWire}, wire->pipe ${exit.wireToPipe}, send errors ${exit.sendErrors}` +
+                (sealed ? `, open failures ${exit.openFailures ?? 0}` : '')),
         );
       }
       return lines;

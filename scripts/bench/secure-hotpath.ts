@@ -6,9 +6,12 @@
 //   npx deno run -A /tmp/secure-hotpath.mjs # Deno 2
 //
 // Measures, per 1400-byte VXLAN datagram: AES-256-GCM seal+open through
-// node:crypto with a raw key vs a KeyObject (createSecretKey), @noble/ciphers
-// for scale, Keypair.seal+open (the real hot path), SecurePlane send->receive
-// between two planes in one process, and one full handshake.
+// node:crypto with a raw key vs a KeyObject (createSecretKey), one seal step
+// by step (what createCipheriv, update, final and getAuthTag each add, and
+// the AES work alone on a reused ECB context: the floor without per-packet
+// set-up), @noble/ciphers for scale, Keypair.seal+open (the real hot path),
+// SecurePlane send->receive between two planes in one process, and one full
+// handshake.
 import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
 import { Buffer } from 'node:buffer';
 import { gcm } from '@noble/ciphers/aes.js';
@@ -67,6 +70,49 @@ const runtime = typeof (globalThis as { Deno?: unknown }).Deno === 'object' ? 'D
 console.log(`secure hot path, ${SIZE}-byte datagrams, ${runtime}`);
 time('node:crypto seal+open, raw key Buffer', 30_000, gcmRoundTrip(keyBytes));
 time('node:crypto seal+open, KeyObject (createSecretKey)', 30_000, gcmRoundTrip(keyObject));
+
+// One seal, step by step (the profile of `bench:datapath --profile` splits the same calls).
+{
+  const nonce = Buffer.alloc(12);
+  const ad = Buffer.alloc(16);
+  const opts = { authTagLength: 16 } as const;
+  time('seal step 1: createCipheriv + setAAD', 30_000, (i) => {
+    nonce.writeUInt32BE(i, 8);
+    createCipheriv('aes-256-gcm', keyBytes, nonce, opts).setAAD(ad);
+  });
+  time('seal step 2: + update (the ciphertext Buffer)', 30_000, (i) => {
+    nonce.writeUInt32BE(i, 8);
+    const c = createCipheriv('aes-256-gcm', keyBytes, nonce, opts);
+    c.setAAD(ad);
+    c.update(datagram);
+  });
+  time('seal step 3: + final + getAuthTag', 30_000, (i) => {
+    nonce.writeUInt32BE(i, 8);
+    const c = createCipheriv('aes-256-gcm', keyBytes, nonce, opts);
+    c.setAAD(ad);
+    c.update(datagram);
+    c.final();
+    c.getAuthTag();
+  });
+  time('seal step 4: + one output Buffer (header|ct|tag)', 30_000, (i) => {
+    nonce.writeUInt32BE(i, 8);
+    const c = createCipheriv('aes-256-gcm', keyBytes, nonce, opts);
+    c.setAAD(ad);
+    const out = Buffer.allocUnsafe(SIZE + 32);
+    ad.copy(out, 0);
+    c.update(datagram).copy(out, 16);
+    c.final();
+    c.getAuthTag().copy(out, 16 + SIZE);
+  });
+  // The AES-256 block work of a 1400-byte message without any per-packet set-up: the arithmetic's floor (GHASH not included).
+  const ecb = createCipheriv('aes-256-ecb', keyBytes, null);
+  ecb.setAutoPadding(false);
+  const blocks = datagram.subarray(0, SIZE - (SIZE % 16));
+  time('AES-256 alone: update on one reused ECB context', 30_000, () => {
+    ecb.update(blocks);
+  });
+}
+
 const n12 = new Uint8Array(12);
 time('@noble/ciphers seal+open (pure JS)', 2_000, () => {
   const sealed = gcm(keyBytes, n12, datagram.subarray(0, 16)).encrypt(datagram);

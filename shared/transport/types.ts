@@ -48,7 +48,7 @@ export interface DatagramTransport {
 export interface DatagramSocket {
   readonly local: Addr;
   send(data: Uint8Array, to: Addr): void;
-  /** Add a receive callback; `data` is owned by the callee. */
+  /** Add a receive callback; `data` is owned by the callee; `from` is valid during the call only (copy it to keep it). */
   onMessage(cb: (data: Uint8Array, from: Addr) => void): void;
   close(): Promise<void>;
 }

@@ -51,11 +51,6 @@ class NodeUdpSocket implements UdpSocket {
   #sock: Socket;
   #cbs: ((data: Uint8Array, from: Addr) => void)[] = [];
   #closing: Promise<void> | undefined;
-  /** One callback for every send: no closure per datagram on the data path. */
-  readonly #sent = (err: Error | null): void => {
-    if (err) this.errors++;
-  };
-
   constructor(sock: Socket) {
     this.#sock = sock;
     const a = sock.address();
@@ -64,18 +59,24 @@ class NodeUdpSocket implements UdpSocket {
     this.sendBufferBytes = tryBuffer(() => sock.setSendBufferSize(UDP_BUFFER_BYTES), () => sock.getSendBufferSize());
     // Late errors (ICMP unreachable surfacing on some platforms) must not crash the process.
     sock.on('error', () => this.errors++);
+    // The data path's budget is a few µs per packet: hand the Buffer itself
+    // (a Uint8Array) and one reused `from` (valid during the callback only,
+    // as the DatagramSocket contract says) instead of allocating per datagram.
+    const from = { host: '', port: 0 };
     sock.on('message', (msg, rinfo) => {
       if (this.#closing !== undefined) return;
-      const data = new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength);
-      const from = { host: rinfo.address, port: rinfo.port };
-      for (const cb of this.#cbs) cb(data, from);
+      from.host = rinfo.address;
+      from.port = rinfo.port;
+      const cbs = this.#cbs;
+      for (let i = 0; i < cbs.length; i++) cbs[i]!(msg, from);
     });
   }
 
   send(data: Uint8Array, to: Addr): void {
     if (this.#closing !== undefined) return;
     try {
-      this.#sock.send(data, to.port, to.host, this.#sent);
+      // No callback: Node would queue a nextTick per send for it. Errors reach the 'error' event, counted there.
+      this.#sock.send(data, to.port, to.host);
     } catch {
       this.errors++;
     }
