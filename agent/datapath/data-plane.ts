@@ -86,10 +86,13 @@ export class DataPlane {
     this.#o = o;
     const out: ForwarderOutput = {
       toWire: (vtep, buf, len) => {
-        if (this.#sealed.size > 0 && this.#sealed.has(readVni(buf))) {
-          if (this.#secure) this.#secure.send(readVni(buf), vtep, buf, len);
-          else this.unsealable++;
-          return;
+        if (this.#sealed.size > 0) {
+          const vni = readVni(buf);
+          if (this.#sealed.has(vni)) {
+            if (this.#secure) this.#secure.send(vni, vtep, buf, len);
+            else this.unsealable++;
+            return;
+          }
         }
         this.#sendTo(vtep, buf, len);
       },

@@ -189,12 +189,7 @@ export class EndpointManager {
         throw new ApiError(`this node has endpoints on overlay networks (${names.slice(0, 5).join(', ')}${names.length > 5 ? ', ...' : ''}): remove or disconnect them first, or use --force`, 409);
       }
       for (const r of attached) {
-        for (const n of [...r.networks]) {
-          this.#o.data.unpublish(n.networkId, r.id);
-          await this.#o.plumbing.removeOverlayIface({ sandboxNetns: sandboxNetns(this.#o.namePrefix, n.vni), sandboxLink: n.sandboxLink });
-          await this.#o.data.releaseNetwork(n.vni, r.id);
-          r.networks = r.networks.filter((x) => x !== n);
-        }
+        for (const n of [...r.networks]) await this.#unplug(r, n);
         if (r.external) {
           await this.#o.plumbing.releaseNetns(r.netns);
           this.#records = this.#records.filter((x) => x !== r);
@@ -375,11 +370,16 @@ export class EndpointManager {
     });
   }
 
-  async #detachOne(r: EndpointRecord, n: EndpointNet): Promise<void> {
+  /** The endpoint's interface on n, its peer record and its use of the sandbox, gone (the address stays with the managers). */
+  async #unplug(r: EndpointRecord, n: EndpointNet): Promise<void> {
     this.#o.data.unpublish(n.networkId, r.id);
     await this.#o.plumbing.removeOverlayIface({ sandboxNetns: sandboxNetns(this.#o.namePrefix, n.vni), sandboxLink: n.sandboxLink });
     await this.#o.data.releaseNetwork(n.vni, r.id);
     r.networks = r.networks.filter((x) => x !== n);
+  }
+
+  async #detachOne(r: EndpointRecord, n: EndpointNet): Promise<void> {
+    await this.#unplug(r, n);
     try {
       await this.#o.swarm().detach({ taskId: r.id, network: n.networkId });
     } catch (e) {

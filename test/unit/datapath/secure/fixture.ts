@@ -155,6 +155,15 @@ export class Wire {
 }
 
 /** Sum of a SecureStats' drops. */
+/** Two planes, a (10.0.0.1) and b (10.0.0.2), each the other's peer, on one wire. */
+export function pair(config = {}) {
+  const w = new Wire();
+  const a = w.add('a', '10.0.0.1', config);
+  const b = w.add('b', '10.0.0.2', config);
+  w.mesh();
+  return { w, a, b };
+}
+
 export function dropTotal(d: Record<string, number>): number {
   return Object.values(d).reduce((a, b) => a + b, 0);
 }

@@ -5,17 +5,9 @@
 import { suite, equal, is, ok, throws } from '../../../harness.js';
 import { generateKeypair } from '../../../../shared/crypto/noise-dh.js';
 import { VXLAN_VNI_MAX } from '../../../../agent/datapath/vxlan-frame.js';
-import { Wire, VNI, VNI2, balanced, bytes, copy, dataKey, datagram, handshakeByHand, type Msg } from './fixture.js';
+import { Wire, VNI, VNI2, pair, balanced, bytes, copy, dataKey, datagram, handshakeByHand, type Msg } from './fixture.js';
 
 const t = suite('secure plane basics');
-
-function pair(config = {}) {
-  const w = new Wire();
-  const a = w.add('a', '10.0.0.1', config);
-  const b = w.add('b', '10.0.0.2', config);
-  w.mesh();
-  return { w, a, b };
-}
 
 t('a first datagram starts a handshake and waits for it; then data flows both ways at once', () => {
   const { w, a, b } = pair();

@@ -6,17 +6,9 @@ import { suite, equal, is, ok } from '../../../harness.js';
 import { ManualClock, realClock } from '../../../../shared/clock.js';
 import { generateKeypair } from '../../../../shared/crypto/noise-dh.js';
 import { SecurePlane } from '../../../../agent/datapath/secure/secure-plane.js';
-import { Wire, VNI, balanced, dataKey, datagram, seededRand, type Node } from './fixture.js';
+import { Wire, VNI, pair, balanced, dataKey, datagram, seededRand, type Node } from './fixture.js';
 
 const t = suite('secure plane timers');
-
-function pair(config = {}) {
-  const w = new Wire();
-  const a = w.add('a', '10.0.0.1', config);
-  const b = w.add('b', '10.0.0.2', config);
-  w.mesh();
-  return { w, a, b };
-}
 
 /** Each of senders sends its peer one datagram every everyMs for durationMs (seq = 0, 1, ...); the wire moves in 10 ms steps. */
 function stream(w: Wire, senders: [Node, Node][], everyMs: number, durationMs: number, from = 0): number {
