@@ -341,3 +341,124 @@ export interface NetworkConnectRequest {
   Name?: string;
   IPv4Address?: string;
 }
+
+// ---- services and tasks (issue 8; docker's Service and Task objects, cut down) --------
+
+export type ServiceModeSpec = { Replicated: { Replicas: number } } | { Global: Record<string, never> };
+
+/** One published port: `-p 8080:80/udp`, or the long form (docker's PortConfig). */
+export interface PortSpec {
+  Protocol: 'tcp' | 'udp';
+  TargetPort: number;
+  /** Absent: the leader picks one from 30000-32767, as docker. */
+  PublishedPort?: number;
+  PublishMode: 'ingress' | 'host';
+}
+
+export interface RestartPolicySpec {
+  Condition: 'none' | 'on-failure' | 'any';
+  /** Milliseconds (docker's API has nanoseconds; the CLI takes durations). */
+  DelayMs: number;
+  /** 0: unlimited. */
+  MaxAttempts: number;
+  /** Milliseconds; 0: the whole life of the service. */
+  WindowMs: number;
+}
+
+/** POST /services/create. Answer: {ID, Warnings}. Omitted fields take docker's defaults. */
+export interface ServiceCreateRequest {
+  Name: string;
+  /** Default {Replicated: {Replicas: 1}}. */
+  Mode?: ServiceModeSpec;
+  Command: string[];
+  /** KEY=VALUE. */
+  Env?: string[];
+  /** Network names, ids or unique id prefixes; overlays only. */
+  Networks?: string[];
+  Ports?: PortSpec[];
+  /** Default vip. */
+  EndpointMode?: 'vip' | 'dnsrr';
+  /** node.role==worker, node.hostname!=h1, node.id==ID, node.labels.k==v. */
+  Constraints?: string[];
+  /** Default {Condition: 'any', DelayMs: 5000, MaxAttempts: 0, WindowMs: 0}. */
+  RestartPolicy?: Partial<RestartPolicySpec>;
+  /** Default stop-first. */
+  UpdateOrder?: 'stop-first' | 'start-first';
+}
+
+/** POST /services/:ref/update. Each field changes only what it names. Answer: {Warnings}. */
+export interface ServiceUpdateRequest {
+  /** Replicated services only. */
+  Replicas?: number;
+  NetworksAdd?: string[];
+  NetworksRm?: string[];
+  PortsAdd?: PortSpec[];
+  /** Ports to remove, by published port (and protocol when given); `--publish-rm 8080` or `8080/udp` or `8080:80`. */
+  PortsRm?: { PublishedPort?: number; TargetPort?: number; Protocol?: 'tcp' | 'udp' }[];
+  EnvAdd?: string[];
+  /** Names of variables to remove. */
+  EnvRm?: string[];
+  ConstraintsAdd?: string[];
+  ConstraintsRm?: string[];
+  RestartPolicy?: Partial<RestartPolicySpec>;
+  UpdateOrder?: 'stop-first' | 'start-first';
+  Command?: string[];
+  /** Replace every task even if nothing changed (docker's --force). */
+  Force?: boolean;
+}
+
+/** GET /services (array), GET /services/:ref (id, unique id prefix or name). DELETE /services/:ref answers {}. */
+export interface ServiceInspect {
+  ID: string;
+  Version: { Index: number };
+  /** RFC 3339. */
+  CreatedAt: string;
+  UpdatedAt: string;
+  Spec: {
+    Name: string;
+    Labels: Record<string, string>;
+    TaskTemplate: {
+      ContainerSpec: { Command: string[]; Env: string[] };
+      RestartPolicy: RestartPolicySpec;
+      Placement: { Constraints: string[] };
+      Networks: { Target: string; Aliases: string[] }[];
+      ForceUpdate: number;
+    };
+    Mode: ServiceModeSpec;
+    UpdateConfig: { Parallelism: 1; Order: 'stop-first' | 'start-first' };
+    EndpointSpec: { Mode: 'vip' | 'dnsrr'; Ports: PortSpec[] };
+  };
+  Endpoint: {
+    Spec: { Mode: 'vip' | 'dnsrr'; Ports: PortSpec[] };
+    /** With every published port chosen. */
+    Ports: PortSpec[];
+    /** One per network in vip mode; CIDR form. */
+    VirtualIPs: { NetworkID: string; Addr: string }[];
+  };
+  /** docker's ?status=true: tasks running now, and how many are wanted (replicas, or eligible nodes for global). */
+  ServiceStatus: { RunningTasks: number; DesiredTasks: number };
+}
+
+/** GET /tasks?service=REF (or ?node=REF): the tasks, newest first within each slot. */
+export interface TaskInspect {
+  ID: string;
+  /** docker's `service ps` name: web.1 (replicated) or web.<node id> (global). */
+  Name: string;
+  /** The task's container name: web.1.<task id>, what `agent exec` and `agent ps` know it by. */
+  ContainerName: string;
+  ServiceID: string;
+  ServiceName: string;
+  Slot?: number;
+  /** '' while pending. */
+  NodeID: string;
+  NodeHostname: string;
+  DesiredState: string;
+  Status: { State: string; Message: string; Err?: string; ExitCode?: number; Timestamp: string };
+  CreatedAt: string;
+  NetworksAttachments: { NetworkID: string; Name: string; Addresses: string[] }[];
+}
+
+/** GET /services/:ref/logs?offsets=JSON&tail=N: a chunk per task of the service that has a log (at most 64 KiB each). */
+export interface ServiceLogs {
+  Chunks: { TaskID: string; ContainerName: string; NodeID: string; Hostname: string; Data: string; Next: number }[];
+}

@@ -15,6 +15,7 @@ import { logs } from './logs.js';
 import { ps } from './ps.js';
 import { rm } from './rm.js';
 import { run } from './run.js';
+import { service } from './service.js';
 import { demo } from './demo.js';
 import { info } from './info.js';
 import { network } from './network.js';
@@ -23,7 +24,7 @@ import { swarm } from './swarm.js';
 import { version } from './version.js';
 
 /** Every top-level command, in the order `agent --help` lists them within a group. */
-export const COMMANDS: readonly Command<never>[] = [daemon, demo, exec, info, inspect, logs, network, node, ps, rm, run, swarm, version] as Command<never>[];
+export const COMMANDS: readonly Command<never>[] = [daemon, demo, exec, info, inspect, logs, network, node, ps, rm, run, service, swarm, version] as Command<never>[];
 
 /** A subcommand (`agent swarm init`): a command listed under its parent, with docker's aliases if any. */
 export type Subcommand<A = Record<string, unknown>> = Omit<Command<A>, 'group'> & { aliases?: readonly string[] };

@@ -27,10 +27,15 @@ import { underlayMtu } from '../datapath/underlay-mtu.js';
 import { EndpointManager, GWBRIDGE } from '../endpoint/endpoint-manager.js';
 import { LocalNetworks, bridgeFlags } from '../network/local-networks.js';
 import { mountNetworkRoutes } from './network-routes.js';
+import { mountServiceRoutes } from './service-routes.js';
 import { hostProcesses } from '../endpoint/endpoint-process.js';
 import type { Timer } from '../../shared/clock.js';
 import { SecurePlane } from '../datapath/secure/secure-plane.js';
 import type { Assignment } from '../swarm/manager.js';
+import { RemoteError } from '../swarm/rpc.js';
+import type { AssignedTask } from '../swarm/service-views.js';
+import { TaskRunner } from '../endpoint/task-runner.js';
+import { taskLogs } from '../endpoint/task-logs.js';
 import type { DatapathReport } from '../api/types.js';
 
 /** How often the daemon lines the data plane up with the swarm membership and the gossip plane. */
@@ -62,6 +67,9 @@ export class Daemon {
   #restored = false;
   #stopped = false;
   #dataError = '';
+  readonly #tasks: TaskRunner;
+  /** The assignment's tasks, held until the endpoints of an earlier run are restored (undefined: not in a swarm). */
+  #assignedTasks: AssignedTask[] | undefined;
   /** VNIs the secure plane was given keys for. */
   #keyed = new Set<number>();
 
@@ -103,8 +111,22 @@ export class Daemon {
       // memberlist's 1,400-byte datagrams assume a 1,500-byte link; this fleet's underlays may be 1,400
       // (REFERENCE: this machine's NIC), so leave room for the IPv4 and UDP headers and never fragment.
       gossip: { swim: { ...swimLan(), udpPacketBytes: 1_372 }, networkDb: networkDbLan() },
-      onAssignment: (a) => this.#secureFrom(a),
+      onAssignment: (a) => {
+        this.#secureFrom(a);
+        this.#assignedTasks = a ? (a.tasks ?? []) : undefined;
+        this.#applyTasks();
+      },
+      onRequest: (method, args) => {
+        if (method === 'logs') return taskLogs(this.#endpoints, args);
+        throw new RemoteError('EDENIED', `${method}: unknown request`);
+      },
       datapathStatus: () => this.#report(),
+    });
+    this.#tasks = new TaskRunner({
+      host: this.#endpoints,
+      report: (r) => this.#swarm.reportTask(r),
+      clock,
+      log: opts.log.with({ plane: 'tasks' }),
     });
     this.#api
       .route('GET', '/_ping', () => new Text('OK'))
@@ -120,6 +142,7 @@ export class Daemon {
     mountSwarmRoutes(this.#api, () => this.#swarm, () => this.#kick(), (force) => this.#endpoints.beforeLeave(force));
     mountDiagnosticRoutes(this.#api, () => this.#swarm.gossip, () => this.#data, () => this.#swarm.assignment?.dataKeys ?? []);
     mountEndpointRoutes(this.#api, () => this.#endpoints);
+    mountServiceRoutes(this.#api, () => this.#swarm, () => this.#bridges);
     mountNetworkRoutes(this.#api, () => this.#swarm, () => this.#bridges, (device) => {
       const b = this.#bridges.list().find((x) => x.device === device);
       const users = b?.network.name === GWBRIDGE ? this.#endpoints.records.filter((r) => r.gw).map((r) => r.name) : [];
@@ -168,6 +191,7 @@ export class Daemon {
 
   async #sync(): Promise<void> {
     const m = this.#swarm.membership;
+    const wasRunning = this.#data.running;
     try {
       if (m) await this.#data.start(m.vtep, m.dataPathPort);
       else if (this.#data.running) await this.#data.stopUnderlay();
@@ -178,6 +202,7 @@ export class Daemon {
       this.#dataError = msg;
     }
     this.#data.bindGossip(this.#swarm.gossip);
+    if (this.#restored && !wasRunning && this.#data.running) this.#applyTasks();
     if (!this.#restored && (m === undefined || this.#data.running)) {
       this.#restored = true;
       try {
@@ -185,7 +210,15 @@ export class Daemon {
       } catch (e) {
         this.#opts.log.error('restoring endpoints failed', { error: (e as Error).message });
       }
+      this.#applyTasks();
     }
+  }
+
+  /** The tasks follow the assignment, once the data path is up and an earlier run's endpoints are back. */
+  #applyTasks(): void {
+    if (!this.#restored) return;
+    if (this.#assignedTasks !== undefined && !this.#data.running) return;
+    void this.#tasks.apply(this.#assignedTasks);
   }
 
   /**
@@ -258,6 +291,8 @@ export class Daemon {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    // Tasks keep running (live restore): only the watching stops.
+    this.#tasks.stop();
     this.#syncTimer?.cancel();
     await this.#syncing;
     this.#syncTimer?.cancel();

@@ -1,17 +1,16 @@
 // The local API of standalone endpoints (docs/local-api.md): `agent run`,
 // ps, inspect, rm, logs, and `network connect|disconnect`. Bodies are
 // checked here; control-plane errors become one-line API errors.
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { ApiError } from '../../shared/errors.js';
 import type { ApiServer, Request } from '../api/server.js';
 import type { ContainerLogs } from '../api/types.js';
 import { arrayOf, nonEmpty, obj, opt, str } from '../cluster/store/validate.js';
 import type { EndpointManager } from '../endpoint/endpoint-manager.js';
 import { inspectView, summaryView } from '../endpoint/endpoint-views.js';
+import { readLogChunk } from '../endpoint/task-logs.js';
 import { body } from './request-body.js';
 import { api } from './swarm-routes.js';
 
-const LOG_CHUNK_BYTES = 64 * 1024;
 
 const runBody = obj({ Name: opt(nonEmpty), Networks: arrayOf(nonEmpty), IP: opt(nonEmpty), Cmd: arrayOf(str) });
 const connectBody = obj({ Container: opt(nonEmpty), NetNs: opt(nonEmpty), Name: opt(nonEmpty), IPv4Address: opt(nonEmpty) });
@@ -57,24 +56,6 @@ function logs(m: EndpointManager, ref: string, offset: number): ContainerLogs {
   if (!Number.isSafeInteger(offset) || offset < 0) throw new ApiError(`query parameter offset: expected a byte offset >= 0, got ${offset}`, 400);
   const r = m.find(ref);
   const st = m.status(r);
-  const path = m.logPath(r.id);
-  let size = 0;
-  try {
-    size = statSync(path).size;
-  } catch {
-    // No output yet.
-  }
-  const n = Math.max(0, Math.min(LOG_CHUNK_BYTES, size - offset));
-  let data = '';
-  if (n > 0) {
-    const buf = Buffer.alloc(n);
-    const fd = openSync(path, 'r');
-    try {
-      readSync(fd, buf, 0, n, offset);
-    } finally {
-      closeSync(fd);
-    }
-    data = buf.toString('utf8');
-  }
-  return { Data: data, Offset: offset + n, Running: st.running, ExitCode: st.exitCode };
+  const c = readLogChunk(m.logPath(r.id), offset);
+  return { Data: c.data, Offset: c.next, Running: st.running, ExitCode: st.exitCode };
 }

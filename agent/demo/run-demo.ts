@@ -32,7 +32,8 @@ async function pingMatrix(bed: TestBed): Promise<string> {
 async function show(a: AgentProcess, args: string[], out: (t: string) => void, mayFail = args.includes('--token')): Promise<string> {
   const r = await a.cli(args);
   const text = (r.stdout + r.stderr).trimEnd();
-  out(`\n${a.host.name}$ agent ${args.join(' ')}\n${text.replace(/^/gm, '  ')}\n`);
+  const shown = args.map((x) => (/[\s"$;|&]/.test(x) ? `'${x}'` : x)).join(' ');
+  out(`\n${a.host.name}$ agent ${shown}\n${text.replace(/^/gm, '  ')}\n`);
   if (r.code !== 0 && !mayFail) throw new Error(`agent ${args.join(' ')} failed on ${a.host.name}: ${r.stderr.trim()}`);
   return r.stdout;
 }
@@ -96,6 +97,7 @@ async function swarmDemo(bed: TestBed, agents: AgentProcess[], out: (t: string) 
   await show(m, ['network', 'ls'], out);
   await gossipDemo(agents, out);
   if (rest.length > 1) await overlayDemo(rest[0]!, rest[1]!, out);
+  await serviceDemo(m, out);
   if (rest.length > 1) {
     const wrong = workerToken.slice(0, -5) + (workerToken.endsWith('00000') ? '11111' : '00000');
     out('\nA token with a wrong secret is refused, and nothing is half-joined:\n');
@@ -105,6 +107,32 @@ async function swarmDemo(bed: TestBed, agents: AgentProcess[], out: (t: string) 
     out('\nThe worker token was rotated: the old one no longer works either.\n');
     await show(rest[1]!, ['swarm', 'join', '--token', workerToken, '--advertise-addr', bed.hosts[2]!.ip, join], out);
   }
+}
+
+/** Waits (bounded) until n tasks of the service run. */
+async function runningTasks(m: AgentProcess, service: string, n: number): Promise<void> {
+  const end = performance.now() + 20_000;
+  while (performance.now() < end) {
+    const r = await m.api('GET', `/tasks?service=${service}`);
+    const ts = r.status === 200 ? (JSON.parse(r.body) as { DesiredState: string; Status: { State: string } }[]) : [];
+    if (ts.filter((x) => x.DesiredState === 'running' && x.Status.State === 'running').length === n && !ts.some((x) => x.DesiredState === 'running' && x.Status.State !== 'running')) return;
+    await new Promise<void>((r2) => setTimeout(r2, 200));
+  }
+}
+
+/** A replicated service: tasks placed by the leader, each a process in its own namespace on some host. */
+async function serviceDemo(m: AgentProcess, out: (t: string) => void): Promise<void> {
+  out('\nA replicated service: the leader places 3 tasks over the nodes; each is a process in its own network namespace on demo-front.\n');
+  await show(m, ['service', 'create', '-d', '--name', 'demo-web', '--replicas', '3', '--network', 'demo-front', '--', 'sh', '-c', 'echo "$(hostname) is up"; exec sleep 3600'], out);
+  await runningTasks(m, 'demo-web', 3);
+  await show(m, ['service', 'ls'], out);
+  await show(m, ['service', 'ps', 'demo-web'], out);
+  out('\nScaled to 5, then what each task wrote (its hostname is its task name):\n');
+  await show(m, ['service', 'scale', '-d', 'demo-web=5'], out);
+  await runningTasks(m, 'demo-web', 5);
+  await show(m, ['service', 'ps', 'demo-web'], out);
+  await show(m, ['service', 'logs', 'demo-web'], out);
+  await show(m, ['service', 'rm', 'demo-web'], out);
 }
 
 /** Endpoints on two hosts talk over an overlay: addresses from the managers, frames as VXLAN through the agents. */
@@ -184,7 +212,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
         'authenticated, encrypted channels on 2377), gossip on 7946 (SWIM membership, NetworkDB tables, a rotating keyring), and\n' +
         'overlay network objects with IPAM, and the overlay data path: endpoints (agent run, exec, ps, rm, network connect) on any\n' +
         'host reach each other as VXLAN through the agents, and encrypted overlays (WireGuard-like sessions, AES-256-GCM, keys\n' +
-        'rotated by the managers and handed only to nodes with endpoints on the network). Next: services, discovery, the routing mesh.\n',
+        'rotated by the managers and handed only to nodes with endpoints on the network), and services (replicated and global tasks\n' +
+        'the leader places, scales, restarts and rolls over, each a process in its own namespace). Next: discovery, the routing mesh.\n',
     );
     if (opts.keep) {
       out(`\nThe cluster is up. Try: agent -H unix://${agents[0]!.socket} info\nPress Ctrl-C to tear it down.\n`);

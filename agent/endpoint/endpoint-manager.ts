@@ -17,10 +17,12 @@ import { VXLAN_OVERHEAD_BYTES, pipeHostLink, sandboxNetns, type DataPlane } from
 import { macForIPv4, type Plumbing } from '../datapath/plumbing.js';
 import { SECURE_OVERHEAD_BYTES } from '../datapath/secure/secure-plane.js';
 import { AddressSpace } from '../network/address-space.js';
-import type { ProcessRunner } from './endpoint-process.js';
+import type { AssignedTask } from '../swarm/service-views.js';
+import { findExecutable, type ProcessRunner } from './endpoint-process.js';
+import { trimLog } from './task-logs.js';
 import { loadEndpoints, saveEndpoints, type EndpointNet, type EndpointRecord } from './endpoint-state.js';
 import { join } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 
 /** docker's container name rule (daemon/names.go). */
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
@@ -31,6 +33,11 @@ export const GWBRIDGE_GATEWAY = '172.18.0.1';
 const NAT_TABLE = 'agent_nat';
 /** How long rm -f waits for the process group to go after SIGKILL. */
 const KILL_WAIT_MS = 5_000;
+
+/** A task that could not be started here: the managers are told it was rejected, with this message. */
+export class TaskStartError extends Error {
+  override name = 'TaskStartError';
+}
 
 export interface SwarmSide {
   membership: { nodeId: string; vtep: string; dataPathPort: number } | undefined;
@@ -163,6 +170,7 @@ export class EndpointManager {
   remove(ref: string, force: boolean): Promise<void> {
     return this.#serial(async () => {
       const r = this.find(ref);
+      if (r.task) throw new ApiError(`container ${r.name} is a task of service ${r.task.serviceName}: the swarm runs it; use "agent service scale" or "agent service rm"`, 409);
       if (r.pid !== undefined && this.status(r).running) {
         if (!force) throw new ApiError(`You cannot remove a running container ${r.id}. Stop the container before attempting removal or force remove`, 409);
         await this.#kill(r);
@@ -182,7 +190,7 @@ export class EndpointManager {
    */
   beforeLeave(force: boolean): Promise<void> {
     return this.#serial(async () => {
-      const attached = this.#records.filter((r) => r.networks.length > 0);
+      const attached = this.#records.filter((r) => r.networks.length > 0 && !r.task);
       if (attached.length === 0) return;
       if (!force) {
         const names = attached.map((r) => r.name);
@@ -206,6 +214,7 @@ export class EndpointManager {
     return this.#serial(async () => {
       if ('ref' in target) {
         const r = this.find(target.ref);
+        if (r.task) throw new ApiError(`container ${r.name} is a task of service ${r.task.serviceName}: change its networks with "agent service update --network-add"`, 409);
         await this.#attachOne(r, network, ip);
         this.#save();
         return;
@@ -235,6 +244,7 @@ export class EndpointManager {
   disconnect(network: string, ref: string): Promise<void> {
     return this.#serial(async () => {
       const r = this.find(ref);
+      if (r.task) throw new ApiError(`container ${r.name} is a task of service ${r.task.serviceName}: change its networks with "agent service update --network-rm"`, 409);
       const n = r.networks.find((x) => x.networkId === network || x.name === network || (network.length >= 4 && x.networkId.startsWith(network)));
       if (!n) throw new ApiError(`container ${r.name} is not connected to network ${network}`, 409);
       await this.#detachOne(r, n);
@@ -244,6 +254,80 @@ export class EndpointManager {
       }
       this.#save();
     });
+  }
+
+  // ---- service tasks (issue 8) -------------------------------------------------------------
+
+  /**
+   * Start a task the managers placed here: its netns, eth-gw, one interface
+   * per network with the address the managers gave it, then CMD with the
+   * service's environment and the task's name as hostname. Throws a
+   * TaskStartError (nothing left behind) when it cannot run.
+   */
+  startTask(t: AssignedTask): Promise<void> {
+    return this.#serial(async () => {
+      if (this.#records.some((r) => r.id === t.id)) return;
+      const path = t.env.find((e) => e.startsWith('PATH='))?.slice(5);
+      if (findExecutable(t.command[0] ?? '', path) === undefined) throw new TaskStartError(`starting task failed: exec: "${t.command[0] ?? ''}": executable file not found in $PATH`);
+      const r: EndpointRecord = {
+        id: t.id,
+        name: t.name,
+        netns: `${this.#o.namePrefix}-e${t.id.slice(0, 12)}`,
+        command: [...t.command],
+        createdAtMs: Math.floor(this.#o.clock.wallMs()),
+        networks: [],
+        task: { serviceId: t.serviceId, serviceName: t.serviceName, ...(t.slot !== undefined ? { slot: t.slot } : {}) },
+        env: [...t.env],
+      };
+      try {
+        await this.#o.plumbing.createEndpoint(r.netns);
+        await this.#addGateway(r);
+        for (const a of t.networks) await this.#plumb(r, a);
+        mkdirSync(join(this.#o.stateDir, 'endpoints'), { recursive: true, mode: 0o700 });
+        r.pid = await this.#o.processes.start({ netns: r.netns, argv: t.command, logPath: this.logPath(r.id), exitPath: this.#exitPath(r.id), env: t.env, hostname: t.name.slice(0, 63) });
+      } catch (e) {
+        await this.#teardown(r).catch(() => {});
+        throw new TaskStartError(`starting task failed: ${(e as Error).message}`);
+      }
+      this.#records.push(r);
+      this.#save();
+      this.#o.log.info('task started', { id: r.id, name: r.name, pid: r.pid });
+    });
+  }
+
+  /**
+   * A task that should not run (any more): its process stopped (SIGTERM,
+   * then SIGKILL after graceMs, as docker stop) unless it ended already, and
+   * everything it held torn down. Its log stays. Undefined if it is not here.
+   */
+  endTask(id: string, graceMs: number): Promise<{ exitCode: number | null; stopped: boolean } | undefined> {
+    return this.#serial(async () => {
+      const r = this.#records.find((x) => x.id === id && x.task);
+      if (!r) return undefined;
+      let stopped = false;
+      if (r.pid !== undefined && this.status(r).running) {
+        stopped = true;
+        this.#o.processes.signal(r.pid, 'SIGTERM');
+        await this.#waitEnded(r, graceMs);
+        if (this.status(r).running) await this.#kill(r);
+      }
+      const exitCode = this.status(r).exitCode;
+      await this.#teardown(r);
+      rmSync(this.#exitPath(r.id), { force: true });
+      this.#records = this.#records.filter((x) => x !== r);
+      this.#save();
+      this.#o.log.info('task ended', { id: r.id, name: r.name, exitCode: exitCode ?? 'none', stopped });
+      return { exitCode, stopped };
+    });
+  }
+
+  trimLog(r: EndpointRecord): void {
+    trimLog(this.logPath(r.id));
+  }
+
+  async #waitEnded(r: EndpointRecord, ms: number): Promise<void> {
+    const deadline = this.#o.clock.nowMs() + ms;
+    while (this.status(r).running && this.#o.clock.nowMs() < deadline) await new Promise<void>((res) => this.#o.clock.after(50, res));
   }
 
   // ---- reads -------------------------------------------------------------------------------
@@ -390,7 +474,8 @@ export class EndpointManager {
 
   /** Everything an endpoint holds, gone; each step tolerates what is already gone. */
   async #teardown(r: EndpointRecord): Promise<void> {
-    for (const n of [...r.networks]) await this.#detachOne(r, n);
+    // A task's addresses are the orchestrator's to give back, once it hears the task ended.
+    for (const n of [...r.networks]) await (r.task ? this.#unplug(r, n) : this.#detachOne(r, n));
     if (r.gw) await this.#o.plumbing.removeGwIface({ hostLink: r.gw.hostLink });
     if (r.external) await this.#o.plumbing.releaseNetns(r.netns);
     else await this.#o.plumbing.deleteEndpoint(r.netns);

@@ -8,7 +8,7 @@
 //
 // No shell ever parses CMD: it reaches exec as argv.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 
 const WRAPPER = 'log=$1; ex=$2; shift 2; "$@" >>"$log" 2>&1 </dev/null; echo $? >"$ex.tmp" && mv "$ex.tmp" "$ex"';
 
@@ -19,9 +19,20 @@ export interface ProcessStatus {
 }
 
 /** The seam to the OS for endpoint processes (a fake in unit tests). */
+export interface StartOptions {
+  netns: string;
+  argv: readonly string[];
+  logPath: string;
+  exitPath: string;
+  /** KEY=VALUE for the command, over PATH (a task's environment, nothing else of the daemon's). */
+  env?: readonly string[];
+  /** Run in a UTS namespace of its own with this hostname (a task's name). */
+  hostname?: string;
+}
+
 export interface ProcessRunner {
   /** Start argv inside netns; returns the wrapper's pid (the group leader). */
-  start(o: { netns: string; argv: readonly string[]; logPath: string; exitPath: string }): Promise<number>;
+  start(o: StartOptions): Promise<number>;
   status(pid: number, exitPath: string): ProcessStatus;
   /** Signal the whole group. */
   signal(pid: number, sig: NodeJS.Signals): void;
@@ -29,9 +40,11 @@ export interface ProcessRunner {
 
 export function hostProcesses(): ProcessRunner {
   return {
-    start({ netns, argv, logPath, exitPath }) {
+    start({ netns, argv, logPath, exitPath, env, hostname }) {
       return new Promise((resolve, reject) => {
-        const child = spawn('sh', ['-c', WRAPPER, 'sh', logPath, exitPath, 'ip', 'netns', 'exec', netns, ...argv], { detached: true, stdio: 'ignore' });
+        const inner = hostname === undefined ? argv : ['unshare', '--uts', 'sh', '-c', SET_HOSTNAME, hostname, ...argv];
+        const options = { detached: true, stdio: 'ignore' as const, ...(env !== undefined ? { env: taskEnv(env, hostname) } : {}) };
+        const child = spawn('sh', ['-c', WRAPPER, 'sh', logPath, exitPath, 'ip', 'netns', 'exec', netns, ...inner], options);
         child.once('error', reject);
         child.once('spawn', () => {
           child.unref();
@@ -55,6 +68,34 @@ export function hostProcesses(): ProcessRunner {
       }
     },
   };
+}
+
+/** Inside the task's own UTS namespace: its hostname, then the command (argv, never parsed by a shell). */
+const SET_HOSTNAME = 'hostname "$0" || exit 126; exec "$@"';
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** A task's environment: PATH and HOSTNAME as docker gives a container, then the service's --env. */
+function taskEnv(env: readonly string[], hostname: string | undefined): Record<string, string> {
+  const out: Record<string, string> = { PATH: DEFAULT_PATH, ...(hostname !== undefined ? { HOSTNAME: hostname } : {}) };
+  for (const e of env) {
+    const i = e.indexOf('=');
+    if (i > 0) out[e.slice(0, i)] = e.slice(i + 1);
+  }
+  return out;
+}
+
+/** Where argv[0] would be found in PATH (docker fails a task whose executable is missing before starting it). */
+export function findExecutable(cmd: string, path = DEFAULT_PATH): string | undefined {
+  const candidates = cmd.includes('/') ? [cmd] : path.split(':').filter((d) => d !== '').map((d) => `${d}/${cmd}`);
+  for (const c of candidates) {
+    try {
+      accessSync(c, constants.X_OK);
+      if (statSync(c).isFile()) return c;
+    } catch {
+      // Not here.
+    }
+  }
+  return undefined;
 }
 
 function alive(pid: number): boolean {

@@ -52,6 +52,10 @@ export interface EndpointRecord {
   networks: EndpointNet[];
   /** The gwbridge interface: address in CIDR form and the host-side link. */
   gw?: { address: string; gateway: string; hostLink: string };
+  /** A service task (issue 8): its addresses are the managers' to give back, not this node's. */
+  task?: { serviceId: string; serviceName: string; slot?: number };
+  /** KEY=VALUE the command was started with. */
+  env?: string[];
 }
 
 export interface EndpointFile {
@@ -86,6 +90,8 @@ const check = obj({
       createdAtMs: int(0),
       networks: arrayOf(net),
       gw: opt(obj({ address: nonEmpty, gateway: nonEmpty, hostLink: nonEmpty })),
+      task: opt(obj({ serviceId: nonEmpty, serviceName: nonEmpty, slot: opt(int(1)) })),
+      env: opt(arrayOf(str)),
     }),
   ),
   pipes: recordOf(int(0)),

@@ -44,13 +44,6 @@ export class AttachOps {
   readonly #leader: LeaderOps;
   readonly #clock: Clock;
 
-  /**
-   * One attach or detach at a time: each reads the IPAM record its batch
-   * updates, so two in flight at once (endpoints of two nodes on one network)
-   * would make the later batch stale and refuse it.
-   */
-  #busy: Promise<unknown> = Promise.resolve();
-
   constructor(leader: LeaderOps, clock: Clock) {
     this.#leader = leader;
     this.#clock = clock;
@@ -64,10 +57,13 @@ export class AttachOps {
     return this.#serial(() => this.#detach(r));
   }
 
+  /**
+   * One writer of IPAM records at a time (NetworkOps.exclusive, shared with
+   * services and the orchestrator): each reads the record its batch updates,
+   * so two in flight at once would make the later batch stale.
+   */
   #serial<T>(f: () => Promise<T>): Promise<T> {
-    const run = this.#busy.then(f, f);
-    this.#busy = run.catch(() => {});
-    return run;
+    return this.#leader.networks.exclusive(f);
   }
 
   async #attach(r: AttachRequest): Promise<AttachAnswer> {
@@ -82,7 +78,7 @@ export class AttachOps {
     const task = store.get('task', r.taskId);
     if (task && task.nodeId !== r.nodeId) throw denied(`attach: endpoint ${r.taskId} belongs to another node`);
     const have = task?.addresses[n.id];
-    if (have !== undefined) return answer(n, have);
+    if (have !== undefined) return attachAnswer(n, have);
     const ipam = store.get('ipam', ipamId(n.id));
     if (!ipam) throw invalid(`network ${n.name} has no address allocation record`);
     const space = new AddressSpace(n.ipam, ipam.addresses);
@@ -108,7 +104,7 @@ export class AttachOps {
           addresses: { [n.id]: address },
         };
     await this.#leader.commit(batch(task ? update('task', next, task.meta.version) : create('task', next), ipamUpdate(ipam, space)));
-    return answer(n, address);
+    return attachAnswer(n, address);
   }
 
   async #detach(r: DetachRequest): Promise<void> {
@@ -129,7 +125,8 @@ export class AttachOps {
   }
 }
 
-function answer(n: Network, address: string): AttachAnswer {
+/** What a node is told of one of its endpoints' (or tasks') networks. */
+export function attachAnswer(n: Network, address: string): AttachAnswer {
   return {
     NetworkID: n.id,
     Name: n.name,

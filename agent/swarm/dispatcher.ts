@@ -118,6 +118,13 @@ export class Dispatcher {
     }
   }
 
+  /** Ask node nodeId over its session (the leader's end of it). */
+  call(nodeId: string, method: string, args: unknown, timeoutMs: number): Promise<unknown> {
+    const s = this.#sessions.get(nodeId);
+    if (!s) return Promise.reject(new Error(`node ${nodeId} has no session with the leader`));
+    return s.rpc.call(method, args, timeoutMs);
+  }
+
   /** A node was removed: end its session. */
   evict(nodeId: string): void {
     this.#sessions.get(nodeId)?.rpc.close();

@@ -20,6 +20,7 @@ import { GOSSIP_KEY_BYTES, gossipKeyId } from './gossip-keys.js';
 import { AttachOps } from './attach-ops.js';
 import { nodeDataPath } from './datapath-report.js';
 import { NetworkOps } from './network-ops.js';
+import { ServiceOps } from './service-ops.js';
 import { CLUSTER_ID_KEY, TOKENS_ID } from './store-ids.js';
 
 export { CLUSTER_ID_KEY, TOKENS_ID };
@@ -92,6 +93,8 @@ export interface LeaderOpsDeps {
   evict(nodeId: string): void;
   /** The latest data path report of each node with a session (the dispatcher's, in memory); none when absent. */
   datapathReports?(): ReadonlyMap<string, DatapathReport>;
+  /** Ask a node over its dispatcher session (service logs). */
+  callNode?(nodeId: string, method: string, args: unknown, timeoutMs: number): Promise<unknown>;
 }
 
 export class LeaderOps {
@@ -99,12 +102,14 @@ export class LeaderOps {
   /** Network objects and their IPAM (network-ops.ts). */
   readonly networks: NetworkOps;
   readonly attachments: AttachOps;
+  readonly services: ServiceOps;
   #caCache: { version: number; ca: CertificateAuthority } | undefined;
 
   constructor(d: LeaderOpsDeps) {
     this.#d = d;
     this.networks = new NetworkOps(this, d.rand, d.clock, () => this.datapathReports());
     this.attachments = new AttachOps(this, d.clock);
+    this.services = new ServiceOps({ leader: this, rand: d.rand, clock: d.clock, callNode: (id, m, a, t) => (d.callNode ? d.callNode(id, m, a, t) : Promise.reject(new Error('no sessions here'))) });
   }
 
   // ---- store plumbing ---------------------------------------------------------
@@ -150,6 +155,11 @@ export class LeaderOps {
   #facts(): ManagerFacts {
     const st = this.#d.replica.status();
     return { leaderId: st.leaderId, voters: st.voters, reachable: this.#d.reachable() };
+  }
+
+  /** The node a reference names (id, hostname, unique id prefix). */
+  nodeRef(store: Store, ref: string): Node {
+    return this.#node(store, ref);
   }
 
   #node(store: Store, ref: string): Node {

@@ -25,6 +25,8 @@ import { Dispatcher } from './dispatcher.js';
 import { GOSSIP_KEY_SCHEDULE, gossipKeys } from './gossip-keys.js';
 import { DATA_KEY_SCHEDULE, dataAssignment, type DataPeer, type NetworkDataKeys } from './data-keys.js';
 import { KeyRotator } from './key-rotator.js';
+import { OrchestratorLoop } from './orchestrator-loop.js';
+import { assignedTasks, type AssignedTask } from './service-views.js';
 import { denied, NO_LEADER_MESSAGE, noLeader } from './errors.js';
 import { CLUSTER_ID_KEY, LeaderOps, LeadershipMovedError, TOKENS_ID } from './leader-ops.js';
 import type { LocalSwarmState } from './local-state.js';
@@ -52,6 +54,8 @@ export interface Assignment {
   dataKeys: NetworkDataKeys[];
   /** The other nodes with endpoints on one of those networks, by node id: whom to hold sessions with. */
   peers: DataPeer[];
+  /** The service tasks this node should run now (service-views.ts); absent from an older leader's: read as []. */
+  tasks: AssignedTask[];
 }
 
 export interface ManagerOptions {
@@ -85,6 +89,7 @@ export class Manager {
   #raftCb: ((m: RaftMessage) => void) | undefined;
   #pushQueued = false;
   #rotator: KeyRotator | undefined;
+  #orchestrator: OrchestratorLoop | undefined;
   #closed = false;
   #caCache: { version: number; ca: CertificateAuthority } | undefined;
   readonly stats = { raftRejected: 0 };
@@ -101,6 +106,7 @@ export class Manager {
       rand: o.rand,
       reachable: () => this.reachable(),
       datapathReports: () => this.#dispatcher?.reports() ?? new Map(),
+      callNode: (id, method, args, timeoutMs) => this.#dispatcher?.call(id, method, args, timeoutMs) ?? Promise.reject(new Error('not the leader')),
       evict: (id) => {
         this.#dispatcher?.evict(id);
         this.#pool.drop(id);
@@ -269,6 +275,7 @@ export class Manager {
     this.#dispatcher?.stop();
     this.#dispatcher = undefined;
     this.#rotator?.stop();
+    this.#orchestrator?.stop();
     await this.#listener?.close();
     for (const r of this.#inbound) r.close();
     this.#pool.close();
@@ -309,6 +316,7 @@ export class Manager {
       certExpiryMs: c.certExpiryMs ?? 0,
       gossipKeys: gossipKeys(store).map((k) => ({ generation: k.generation, key: k.key })),
       ...dataAssignment(store, nodeId),
+      tasks: assignedTasks(store, nodeId),
     };
   }
 
@@ -414,6 +422,10 @@ export class Manager {
       if (!this.#sm.store.get('node', p.nodeId)) throw denied(`node ${p.nodeId} is not part of this swarm (it was removed)`);
       return this.leaderOp(method, { ...((args ?? {}) as object), nodeId: p.nodeId });
     }
+    if (method === 'taskStatus') {
+      if (!this.#sm.store.get('node', p.nodeId)) throw denied(`node ${p.nodeId} is not part of this swarm (it was removed)`);
+      return this.leaderOp('taskStatus', { ...((args ?? {}) as object), nodeId: p.nodeId });
+    }
     if (method === 'session.open' || method === 'heartbeat') {
       const d = this.#dispatcher;
       if (!d || !this.isLeader) {
@@ -457,11 +469,22 @@ export class Manager {
         schedules: [GOSSIP_KEY_SCHEDULE, DATA_KEY_SCHEDULE],
         log: this.#o.log,
       });
+      this.#orchestrator = new OrchestratorLoop({
+        clock: this.#o.clock,
+        rand: this.#o.rand,
+        store: () => this.#sm.store,
+        leading: () => !this.#closed && this.isLeader,
+        commit: (cmd) => this.ops.commit(cmd),
+        exclusive: (f) => this.ops.networks.exclusive(f),
+        log: this.#o.log,
+      });
     } else if (role !== 'leader' && this.#dispatcher) {
       this.#dispatcher.stop();
       this.#dispatcher = undefined;
       this.#rotator?.stop();
       this.#rotator = undefined;
+      this.#orchestrator?.stop();
+      this.#orchestrator = undefined;
     }
   }
 
@@ -483,6 +506,7 @@ export class Manager {
     queueMicrotask(() => {
       this.#pushQueued = false;
       this.#dispatcher?.push();
+      this.#orchestrator?.kick();
     });
   }
 }

@@ -31,6 +31,8 @@ export interface SessionOptions {
   onRemoved(message: string): void;
   /** The data path's state, sent with every heartbeat (issue 7); undefined: nothing to say. */
   datapathStatus?: () => DatapathReport | undefined;
+  /** Requests from the leader on the session (a task's logs); none: refused. */
+  onRequest?: (method: string, args: unknown) => Promise<unknown> | unknown;
   log: Logger;
   /** Per call and per dial. */
   timeoutMs?: number;
@@ -175,7 +177,15 @@ export class Session {
           conn.close();
           return undefined;
         }
-        rpc = new Rpc(conn, this.#o.clock, { notify: (kind, body) => kind === 'assign' && void this.#assigned(body as Assignment, rpc!) });
+        const onRequest = this.#o.onRequest;
+        rpc = new Rpc(conn, this.#o.clock, {
+          notify: (kind, body) => kind === 'assign' && void this.#assigned(body as Assignment, rpc!),
+          request: (method, args, from) => {
+            // Only the manager this session is open with asks (the channel is that manager's, by certificate).
+            if (!onRequest || from.peer.role !== 'manager') throw new RemoteError('EDENIED', `${method}: not served here`);
+            return onRequest(method, args);
+          },
+        });
         const a = await rpc.call<Assignment>('session.open', null, this.#timeout());
         this.#leaderHint = next;
         this.#o.log.info('dispatcher session open', { manager: next });

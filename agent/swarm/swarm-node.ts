@@ -28,6 +28,7 @@ import {
 import { NOT_IN_SWARM_MESSAGE, WORKER_MESSAGE } from './errors.js';
 import type { JoinAnswer } from './leader-ops.js';
 import { loadSwarmState, raftDir, saveSwarmState, swarmStatePath, type LocalSwarmState } from './local-state.js';
+import type { OpName, OPS } from './ops-table.js';
 import { Manager, type Assignment } from './manager.js';
 import { RemoteError, Rpc } from './rpc.js';
 import { Session } from './session.js';
@@ -65,6 +66,8 @@ export interface SwarmNodeOptions {
    * removed from it. A throw is logged and does not stop the assignment.
    */
   onAssignment?: (a: Assignment | undefined) => void;
+  /** Requests the leader makes of this node over its session (`logs` of its tasks). */
+  onRequest?: (method: string, args: unknown) => Promise<unknown> | unknown;
 }
 
 type LocalState = 'inactive' | 'pending' | 'active' | 'error';
@@ -137,6 +140,12 @@ export class SwarmNode {
   attach(req: { taskId: string; name: string; network: string; ip?: string }): Promise<AttachAnswer> {
     if (!this.#session) throw new RemoteError('EDENIED', NOT_IN_SWARM_MESSAGE);
     return this.#session.call<AttachAnswer>('attach', req);
+  }
+
+  /** Tell the leader what became of one of this node's tasks (idempotent: a report never moves a task back). */
+  reportTask(r: { taskId: string; state: string; message: string; err?: string; exitCode?: number; timestampMs: number }): Promise<void> {
+    if (!this.#session) throw new RemoteError('EDENIED', NOT_IN_SWARM_MESSAGE);
+    return this.#session.call<void>('taskStatus', r);
   }
 
   /** Give back an endpoint's address on one network, or on all of them (idempotent). */
@@ -393,6 +402,11 @@ export class SwarmNode {
     return this.#mgr().leaderOp('networkPrune', { labels });
   }
 
+  /** A leader operation by name (services, tasks), from a manager; workers are refused as docker refuses them. */
+  op<N extends OpName>(name: N, args: object): Promise<Awaited<ReturnType<(typeof OPS)[N]>>> {
+    return this.#mgr().leaderOp(name, args);
+  }
+
   /** `self` names this node, as in docker. */
   #self(ref: string): string {
     return ref === 'self' && this.#state ? this.#state.nodeId : ref;
@@ -465,6 +479,7 @@ export class SwarmNode {
         });
       },
       ...(this.#o.datapathStatus ? { datapathStatus: this.#o.datapathStatus } : {}),
+      ...(this.#o.onRequest ? { onRequest: this.#o.onRequest } : {}),
       log: this.#o.log,
     });
     this.#session.start();

@@ -117,6 +117,8 @@ async function overlayIp(a: Agent, task: string, subnet: string): Promise<string
 export interface AgentPathOptions {
   /** Path (f): the overlay is created with `--opt encrypted`. */
   encrypted?: boolean;
+  /** The overlay's MTU option (com.docker.network.driver.mtu); the default is the underlay's minus the overheads. */
+  mtu?: number;
   /** Start host `host`'s daemon under `node --cpu-prof --cpu-prof-dir dir` (0: the sender of the tests, 1: the receiver). */
   profile?: { dir: string; host: 0 | 1; intervalUs: number };
 }
@@ -174,7 +176,7 @@ export async function agentPath(bed: TestBed, agentCmd: readonly string[], say: 
   await cli(a0, ['swarm', 'init', '--advertise-addr', h0.ip]);
   const token = (await cli(a0, ['swarm', 'join-token', '-q', 'worker'])).trim();
   await cli(a1, ['swarm', 'join', '--token', token, '--advertise-addr', h1.ip, `${h0.ip}:2377`]);
-  await cli(a0, ['network', 'create', '-d', 'overlay', '--attachable', ...(o.encrypted === true ? ['--opt', 'encrypted'] : []), NETWORK]);
+  await cli(a0, ['network', 'create', '-d', 'overlay', '--attachable', ...(o.encrypted === true ? ['--opt', 'encrypted'] : []), ...(o.mtu !== undefined ? ['--opt', `com.docker.network.driver.mtu=${o.mtu}`] : []), NETWORK]);
   let subnet: string | undefined;
   try {
     const nets = JSON.parse(await cli(a0, ['network', 'inspect', NETWORK])) as { IPAM?: { Config?: { Subnet?: string }[] } }[];

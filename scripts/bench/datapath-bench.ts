@@ -77,6 +77,8 @@ interface Options {
   relayBufKib: number;
   /** Profile one daemon of path (f) during the UDP test instead of the bench. */
   profile?: { side: 'sender' | 'receiver'; dir: string | undefined };
+  /** (d) and (f) with `--opt com.docker.network.driver.mtu=N` (an overlay MTU above the underlay's: the kernel fragments the outer datagrams). */
+  overlayMtu?: number;
 }
 
 export interface MainDeps {
@@ -150,8 +152,12 @@ function parseArgs(argv: readonly string[]): Options {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 0 || n > 65_536) throw new Error(`--relay-buf-kib: expected an integer from 0 (the kernel's default) to 65536, got ${JSON.stringify(v)}`);
       o.relayBufKib = n;
+    } else if (key === '--overlay-mtu') {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 576 || n > 65_000) throw new Error(`--overlay-mtu: expected an integer from 576 to 65000, got ${JSON.stringify(v)}`);
+      o.overlayMtu = n;
     } else {
-      throw new Error(`unknown argument ${key}; expected --only, --seconds, --relay-buf-kib, --profile, --profile-side or --profile-dir`);
+      throw new Error(`unknown argument ${key}; expected --only, --seconds, --relay-buf-kib, --overlay-mtu, --profile, --profile-side or --profile-dir`);
     }
   }
   if ((side !== undefined || dir !== undefined) && o.profile === undefined) throw new Error('--profile-side and --profile-dir go with --profile');
@@ -218,7 +224,7 @@ async function runPath(id: PathId, o: Options, deps: MainDeps, agentCmd: readonl
     else if (id === 'b') setup = await kernelVxlanPath(bed);
     else if (id === 'c') setup = await relayPath(bed, relay);
     else if (id === 'e') setup = await relayPath(bed, { ...relay, sealed: true });
-    else setup = await agentPath(bed, agentCmd, log, { encrypted: id === 'f' });
+    else setup = await agentPath(bed, agentCmd, log, { encrypted: id === 'f', ...(o.overlayMtu !== undefined ? { mtu: o.overlayMtu } : {}) });
     const r = await measure(id, setup, o);
     r.underlayMtu = bed.hosts[0]!.mtu;
     r.notes.push(...(await setup.finish()));
@@ -364,11 +370,17 @@ function report(results: readonly Result[], o: Options, elapsedS: number): strin
   if (fr?.tcp !== undefined && fr.udp !== undefined) {
     const tcpOk = fr.tcp.gbps >= WIREGUARD_GO.gbps;
     const ppsOk = fr.udp.pps / 1e3 >= WIREGUARD_GO.kpps;
-    out(
-      `  target: (f) passes wireguard-go: TCP ${gbps(fr.tcp.gbps)} vs ${WIREGUARD_GO.gbps} Gbit/s (${ratio(fr.tcp.gbps, WIREGUARD_GO.gbps)}) ${tcpOk ? 'passes' : 'does NOT pass'}; ` +
-        `UDP ${(fr.udp.pps / 1e3).toFixed(1)}k vs ${WIREGUARD_GO.kpps.toFixed(1)}k pps (${ratio(fr.udp.pps / 1e3, WIREGUARD_GO.kpps)}) ${ppsOk ? 'passes' : 'does NOT pass'}` +
-        (tcpOk && ppsOk ? ' (met)' : ' (NOT met)'),
-    );
+    const tcpLine = `TCP ${gbps(fr.tcp.gbps)} vs ${WIREGUARD_GO.gbps} Gbit/s (${ratio(fr.tcp.gbps, WIREGUARD_GO.gbps)}) ${tcpOk ? 'passes' : 'does NOT pass'}`;
+    if (o.overlayMtu !== undefined) {
+      // Packet rates of big datagrams say nothing against wireguard-go's at 1420: only throughput is compared here.
+      out(`  target at overlay MTU ${o.overlayMtu} (--overlay-mtu; wireguard-go's figures are at its default 1420): ${tcpLine}; UDP pps is judged at the default MTU (run without --overlay-mtu)`);
+    } else {
+      out(
+        `  target: (f) passes wireguard-go: ${tcpLine}; ` +
+          `UDP ${(fr.udp.pps / 1e3).toFixed(1)}k vs ${WIREGUARD_GO.kpps.toFixed(1)}k pps (${ratio(fr.udp.pps / 1e3, WIREGUARD_GO.kpps)}) ${ppsOk ? 'passes' : 'does NOT pass'}` +
+          (tcpOk && ppsOk ? ' (met)' : ' (NOT met)'),
+      );
+    }
   }
   for (const r of results) {
     if (r.udp === undefined) continue;

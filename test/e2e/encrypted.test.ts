@@ -62,6 +62,17 @@ t('encrypted overlay: no plaintext on the wire; keys rotated every 5 s and sessi
     const [sec1, plain1] = [e1.NetworkSettings.Networks['sec']!.IPAddress, e1.NetworkSettings.Networks['plain']!.IPAddress];
     ok(await pings(h0!, 'e0', sec1, 3), 'e0 -> e1 over the encrypted overlay');
 
+    // An overlay MTU above the underlay's (benchmarks.md): 7,900-byte pings, not fragmented inside, sealed whole, fragmented on the wire.
+    await cli(h0!, 'network', 'create', '-d', 'overlay', '--attachable', '--opt', 'encrypted', '--opt', 'com.docker.network.driver.mtu=8000', 'big');
+    await cli(h0!, 'network', 'connect', 'big', 'e0');
+    await cli(h1!, 'network', 'connect', 'big', 'e1');
+    const big1 = (await inspectEp(h1!, 'e1')).NetworkSettings.Networks['big']!;
+    is(big1.MTU, 8000);
+    const jumbo = await h0!.cli(['exec', 'e0', '--', 'ping', '-c', '3', '-i', '0.2', '-W', '2', '-M', 'do', '-s', '7900', big1.IPAddress], { timeoutMs: 30_000 });
+    match(jumbo.stdout, /3 packets transmitted, 3 received/, `7,900-byte pings over an 8000-MTU encrypted overlay on a 1400-byte underlay: ${jumbo.stdout} ${jumbo.stderr}`);
+    await cli(h0!, 'network', 'disconnect', 'big', 'e0');
+    await cli(h1!, 'network', 'disconnect', 'big', 'e1');
+
     // Keys only where endpoints are: h2 has none on sec, h0 and h1 hold it.
     const held = async (a: AgentProcess) => (await diag(a)).DataKeys?.some((k) => k.VNI === secVni) ?? false;
     ok(await held(h0!));

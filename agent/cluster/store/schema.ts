@@ -70,8 +70,13 @@ const service: Check<Draft<'service'>> = obj({
     endpointMode: oneOf('vip', 'dnsrr'),
     constraints: strings,
     restart: obj({ condition: oneOf('none', 'on-failure', 'any'), delayMs: int(0), maxAttempts: int(0), windowMs: int(0) }),
+    updateOrder: opt(oneOf('stop-first', 'start-first')),
   }),
   vips: recordOf(str),
+  generation: int(0),
+  forceUpdate: int(0),
+  createdAtMs: opt(int(0)),
+  updatedAtMs: opt(int(0)),
 });
 
 const task: Check<Draft<'task'>> = obj({
@@ -82,8 +87,10 @@ const task: Check<Draft<'task'>> = obj({
   nodeId: str,
   command: opt(strings),
   desiredState: taskState,
-  status: obj({ state: taskState, message: str, err: opt(str), timestampMs: opt(int(0)) }),
+  status: obj({ state: taskState, message: str, err: opt(str), timestampMs: opt(int(0)), exitCode: opt(int(-1)) }),
   addresses: recordOf(str),
+  generation: opt(int(0)),
+  createdAtMs: opt(int(0)),
 });
 
 const ipam: Check<Draft<'ipam'>> = obj({

@@ -110,6 +110,8 @@ export interface ServiceSpec {
   /** Placement constraints, e.g. `node.role==manager`. */
   constraints: string[];
   restart: RestartPolicy;
+  /** docker's --update-order; absent: stop-first. */
+  updateOrder?: 'stop-first' | 'start-first';
 }
 
 export interface Service {
@@ -120,6 +122,13 @@ export interface Service {
   spec: ServiceSpec;
   /** Network id -> VIP in CIDR form (`10.0.1.2/24`), endpoint mode vip only. */
   vips: Record<string, string>;
+  /** Goes up by one with every change of spec (and every --force): tasks of an older one are replaced, one at a time. */
+  generation: number;
+  /** docker's ForceUpdate counter. */
+  forceUpdate: number;
+  /** Wall ms of create and of the last update (proposer's clock). */
+  createdAtMs?: number;
+  updatedAtMs?: number;
   meta: Meta;
 }
 
@@ -134,6 +143,8 @@ export interface TaskStatus {
   err?: string;
   /** When the node observed this state (wall ms, from the reporter). */
   timestampMs?: number;
+  /** The command's exit code, once it ended. */
+  exitCode?: number;
 }
 
 export interface Task {
@@ -151,6 +162,10 @@ export interface Task {
   status: TaskStatus;
   /** Network id -> task address in CIDR form. */
   addresses: Record<string, string>;
+  /** The service generation the task was made for (service tasks). */
+  generation?: number;
+  /** Wall ms the leader made it (proposer's clock). */
+  createdAtMs?: number;
   meta: Meta;
 }
 

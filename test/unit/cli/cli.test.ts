@@ -50,8 +50,8 @@ t('--help lists commands grouped like docker, with no command that does not exis
   is(r.code, 0);
   match(r.out, /Usage:\s+agent \[OPTIONS\] COMMAND/);
   match(r.out, /\nCommands:\n(  \w+ +.+\n)+/);
-  for (const c of ['daemon', 'info', 'network', 'version']) match(r.out, new RegExp(`\\n  ${c} +\\S`));
-  ok(!/\n  service /.test(r.out), 'no command that does not exist yet');
+  for (const c of ['daemon', 'info', 'network', 'service', 'version']) match(r.out, new RegExp(`\\n  ${c} +\\S`));
+  ok(!/\n  (stack|secret|config) /.test(r.out), 'no command that does not exist yet');
 });
 
 t('an unknown command is one error line on stderr and exit 2', async () => {

@@ -285,7 +285,7 @@ t('swarm --help lists the subcommands; --help lists swarm and node', async (s) =
   match(r.out, /--datapath-addr, --data-path-addr/);
   let top = '';
   await runCli(['--help'], { out: (x) => void (top += x), err: () => {} });
-  match(top, /\nManagement Commands:\n {2}network {5}Manage networks\n {2}node {8}Manage Swarm nodes\n {2}swarm {7}Manage Swarm\n/);
+  match(top, /\nManagement Commands:\n {2}network {5}Manage networks\n {2}node {8}Manage Swarm nodes\n {2}service {5}Manage Swarm services\n {2}swarm {7}Manage Swarm\n/);
 });
 
 t('no daemon: one line naming the socket, exit 1', async (s) => {

@@ -19,8 +19,9 @@ import { memorySecretFiles, type SecretFile } from '../../../agent/cluster/ca/se
 import { createLogger } from '../../../agent/daemon/log.js';
 import { DataPlane } from '../../../agent/datapath/data-plane.js';
 import { FakePlumbing, type FakeLink } from '../../../agent/datapath/plumbing.js';
-import { EndpointManager, GWBRIDGE, type SwarmSide } from '../../../agent/endpoint/endpoint-manager.js';
-import type { ProcessRunner, ProcessStatus } from '../../../agent/endpoint/endpoint-process.js';
+import { EndpointManager, GWBRIDGE, TaskStartError, type SwarmSide } from '../../../agent/endpoint/endpoint-manager.js';
+import type { AssignedTask } from '../../../agent/swarm/service-views.js';
+import type { ProcessRunner, ProcessStatus, StartOptions } from '../../../agent/endpoint/endpoint-process.js';
 import { ENDPOINTS_FILE, decodeEndpoints, type EndpointRecord } from '../../../agent/endpoint/endpoint-state.js';
 import { RemoteError } from '../../../agent/swarm/rpc.js';
 
@@ -121,7 +122,7 @@ class FakeProcesses implements ProcessRunner {
 
   constructor(readonly clock: ManualClock) {}
 
-  async start(o: { netns: string; argv: readonly string[]; logPath: string; exitPath: string }): Promise<number> {
+  async start(o: StartOptions): Promise<number> {
     if (this.failNext !== undefined) {
       const m = this.failNext;
       this.failNext = undefined;
@@ -706,6 +707,61 @@ t('swarm leave: refused while endpoints are on overlays; forced, their overlay i
   ok(n.plumbing.netnsNames().includes(epNetns(web)), 'the endpoint itself stays');
   equal(n.file()!.endpoints[0]!.networks, []);
   await n.m.beforeLeave(false); // nothing on overlays any more
+  await n.close();
+});
+
+// ---- service tasks (issue 8) -------------------------------------------------------------
+
+function assigned(id: string, cmd = ['sleep', 'inf']): AssignedTask {
+  const front = { NetworkID: 'net1aaaaaaaaaaaaaaaaaaaaa1', Name: 'front', VNI: 4097, Subnet: '10.0.1.0/24', Gateway: '10.0.1.1', Address: '10.0.1.40/24', Encrypted: false, Internal: false };
+  return { id, name: `web.1.${id}`, serviceId: 'svc1', serviceName: 'web', slot: 1, command: cmd, env: ['GREETING=hi'], networks: [front] };
+}
+
+t('a task starts with the addresses the managers gave it (no attach), its env and hostname; ending it stops the group, tears it all down and gives nothing back itself', async () => {
+  const n = await node();
+  const id = 'taskaaaaaaaaaaaaaaaaaaaa1';
+  await n.m.startTask(assigned(id));
+  equal(n.swarm.attaches, [], 'no attach: the orchestrator allocated the address');
+  const eth0 = n.link(epNetns(id), 'eth0')!;
+  equal(eth0.addrs, ['10.0.1.40/24']);
+  const p = n.processes.started[0]!;
+  equal([p.netns, p.argv, (p as { env?: string[] }).env, (p as { hostname?: string }).hostname], [epNetns(id), ['sleep', 'inf'], ['GREETING=hi'], `web.1.${id}`]);
+  equal(n.file()!.endpoints[0]!.task, { serviceId: 'svc1', serviceName: 'web', slot: 1 }, 'recorded as a task');
+  // Not the user's to remove or re-network.
+  match((await failure(n.m.remove(`web.1.${id}`, true))).message, /is a task of service web/);
+  match((await failure(n.m.connect('back', { ref: id }))).message, /is a task of service web/);
+  // The command goes on SIGTERM, as most do.
+  const signal = n.processes.signal.bind(n.processes);
+  n.processes.signal = (pid, sig) => {
+    signal(pid, sig);
+    if (sig === 'SIGTERM') n.processes.exit(pid, 143);
+  };
+  equal(await n.m.endTask(id, 10_000), { exitCode: 143, stopped: true });
+  equal(n.processes.signals, [{ pid: p.pid, sig: 'SIGTERM' }]);
+  equal(n.swarm.detaches, [], 'the addresses stay with the managers until the task is reported ended');
+  equal(leftovers(n), { netns: [], host: [] }, 'netns, interfaces and sandbox gone');
+  equal(n.m.records, []);
+  is(await n.m.endTask(id, 0), undefined, 'ending it again: nothing there');
+  await n.close();
+});
+
+t('a task whose command is not in PATH is refused before anything is made; a task already here is not started twice', async () => {
+  const n = await node();
+  const e = await failure(n.m.startTask(assigned('taskbbbbbbbbbbbbbbbbbbbb2', ['no-such-command-xyz'])));
+  ok(e instanceof TaskStartError);
+  is(e.message, 'starting task failed: exec: "no-such-command-xyz": executable file not found in $PATH');
+  equal(leftovers(n), { netns: [], host: [] });
+  await n.m.startTask(assigned('taskcccccccccccccccccccc3'));
+  await n.m.startTask(assigned('taskcccccccccccccccccccc3'));
+  is(n.processes.started.length, 1);
+  await n.close();
+});
+
+t('swarm leave is not held back by tasks (they end when the node leaves)', async () => {
+  const n = await node();
+  await n.m.startTask(assigned('taskdddddddddddddddddddd4'));
+  await n.m.beforeLeave(false);
+  is(n.m.records.length, 1);
   await n.close();
 });
 

@@ -37,6 +37,15 @@ class Leader {
   hold = false;
   #index = 0;
   #held: (() => void)[] = [];
+  #busy: Promise<unknown> = Promise.resolve();
+  /** As NetworkOps.exclusive: one IPAM writer at a time. */
+  readonly networks = {
+    exclusive: <T>(f: () => Promise<T>): Promise<T> => {
+      const run = this.#busy.then(f, f);
+      this.#busy = run.catch(() => {});
+      return run;
+    },
+  };
 
   async read(): Promise<Store> {
     return this.store;

@@ -48,6 +48,8 @@ export function draftOf<K extends Kind>(kind: K, id: string, v = 0, name = `${ki
         restart: { condition: 'any', delayMs: 5000, maxAttempts: 0, windowMs: 0 },
       },
       vips: v % 3 ? { n1: `10.0.1.${(v % 250) + 2}/24` } : ({} as Record<string, string>),
+      generation: v % 7,
+      forceUpdate: v % 2,
     }),
     task: () => ({
       id,
