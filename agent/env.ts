@@ -18,6 +18,12 @@ export interface Env {
    * tests that must see many rekeys in a minute, not a knob for production.
    */
   rekeyMs: number | undefined;
+  /**
+   * AGENT_RESOLV_CONF: the file the daemon reads the host's resolvers and
+   * search list from (default /etc/resolv.conf): names its DNS resolver does
+   * not know are forwarded there.
+   */
+  resolvConf: string | undefined;
 }
 
 function intVar(env: Record<string, string | undefined>, name: string, min: number, max: number): number | undefined {
@@ -37,5 +43,5 @@ export function readEnv(env: Record<string, string | undefined> = process.env): 
       throw new Error(`AGENT_RAFT_TICK_MS: expected an integer from 10 to 10000, got ${JSON.stringify(tick)}`);
     }
   }
-  return { host: env['AGENT_HOST'] || undefined, raftTickMs, rekeyMs: intVar(env, 'AGENT_REKEY_MS', 500, 120_000) };
+  return { host: env['AGENT_HOST'] || undefined, raftTickMs, rekeyMs: intVar(env, 'AGENT_REKEY_MS', 500, 120_000), resolvConf: env['AGENT_RESOLV_CONF'] || undefined };
 }

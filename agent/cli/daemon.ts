@@ -59,6 +59,7 @@ export const daemon: Command<Args> = {
       raftConfig,
       ...(args.hostname ? { hostname: args.hostname } : {}),
       ...(env.rekeyMs ? { rekeyMs: env.rekeyMs } : {}),
+      ...(env.resolvConf ? { resolvConfPath: env.resolvConf } : {}),
     });
     // Handlers first: a signal that arrives while the daemon starts still stops it cleanly.
     const stopped = new Promise<void>((resolve) => {

@@ -4,7 +4,8 @@
 // reading a service's mode and command.
 import type { ApiClient } from '../api/client.js';
 import type { ServiceInspect, ServiceModeSpec, TaskInspect } from '../api/types.js';
-import { ApiError, DaemonUnreachableError, UsageError, oneLine } from '../../shared/errors.js';
+import { ApiError, UsageError } from '../../shared/errors.js';
+import { eachNode } from './node-ref.js';
 import { quoteCommand } from './container-ref.js';
 
 /** The API path of a service: its name, id or unique id prefix, encoded as one segment. */
@@ -49,23 +50,8 @@ export async function lookupService(client: ApiClient, ref: string): Promise<Ser
  */
 export const noSuchService = (ref: string): string => `no such service: ${ref}`;
 
-/**
- * fn for each ref in turn. A failure is kept and the next ref tried, as docker
- * does; at the end one Error carries every failure, joined by "; ". An
- * unreachable daemon or bad usage stops at once (the rest would fail alike).
- */
-export async function eachService(refs: readonly string[], fn: (ref: string) => Promise<void>): Promise<void> {
-  const failures: string[] = [];
-  for (const ref of refs) {
-    try {
-      await fn(ref);
-    } catch (e) {
-      if (e instanceof DaemonUnreachableError || e instanceof UsageError) throw e;
-      failures.push(oneLine(e));
-    }
-  }
-  if (failures.length > 0) throw new Error(failures.join('; '));
-}
+/** fn for each service ref in turn, failures gathered into one line (node-ref.ts's eachNode: the same rule). */
+export const eachService = eachNode;
 
 export function isGlobal(mode: ServiceModeSpec): mode is { Global: Record<string, never> } {
   return 'Global' in mode;

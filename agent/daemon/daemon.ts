@@ -1,7 +1,7 @@
 // `agent daemon`: the long-running process on every node. It owns the state
 // dir, serves the local API, and runs the control plane (swarm-node.ts);
 // the gossip and data planes are added to it as they are built.
-import { mkdirSync, chmodSync } from 'node:fs';
+import { mkdirSync, chmodSync, readFileSync } from 'node:fs';
 import { hostname, platform, arch } from 'node:os';
 import { ApiServer, Text } from '../api/server.js';
 import { API_VERSION, type SystemInfo, type VersionInfo } from '../api/types.js';
@@ -35,11 +35,18 @@ import type { Assignment } from '../swarm/manager.js';
 import { RemoteError } from '../swarm/rpc.js';
 import type { AssignedTask } from '../swarm/service-views.js';
 import { TaskRunner } from '../endpoint/task-runner.js';
+import { DnsServer } from '../discovery/dns-server.js';
+import { ServiceRecords } from '../discovery/service-records.js';
+import { DNS_PORT, parseResolvConf, resolvConfFor, type ResolvConf } from '../discovery/upstream.js';
+import { hostNftRunner, VipBalancer } from '../discovery/vip-balancer.js';
 import { taskLogs } from '../endpoint/task-logs.js';
 import type { DatapathReport } from '../api/types.js';
 
 /** How often the daemon lines the data plane up with the swarm membership and the gossip plane. */
 const SYNC_MS = 250;
+
+/** How long the host's resolv.conf is trusted before it is read again. */
+const RESOLV_RELOAD_MS = 5_000;
 
 export interface DaemonOptions {
   socketPath: string;
@@ -53,6 +60,8 @@ export interface DaemonOptions {
   raftConfig?: RaftConfig;
   /** Encrypted overlays re-handshake this often (default 120 s); tests shorten it. */
   rekeyMs?: number;
+  /** The host's resolvers and search list, for names the built-in resolver forwards (default /etc/resolv.conf). */
+  resolvConfPath?: string;
 }
 
 export class Daemon {
@@ -68,6 +77,12 @@ export class Daemon {
   #stopped = false;
   #dataError = '';
   readonly #tasks: TaskRunner;
+  readonly #records: ServiceRecords;
+  readonly #balancer: VipBalancer;
+  /** The built-in resolver, on the gwbridge gateway once an endpoint made it (issue 9). */
+  #dns: DnsServer | undefined;
+  #dnsError = '';
+  #resolv: { atMs: number; conf: ResolvConf } | undefined;
   /** The assignment's tasks, held until the endpoints of an earlier run are restored (undefined: not in a swarm). */
   #assignedTasks: AssignedTask[] | undefined;
   /** VNIs the secure plane was given keys for. */
@@ -79,7 +94,21 @@ export class Daemon {
     const plumbing = new HostPlumbing();
     this.#data = new DataPlane({ udp: udpTransport(), plumbing, namePrefix: opts.namePrefix, log: opts.log.with({ plane: 'data' }) });
     this.#bridges = new LocalNetworks({ stateDir: opts.stateDir, io: diskSecretFiles(), plumbing, rand: cryptoRand(), clock });
+    this.#records = new ServiceRecords({
+      networkIdOf: (name) => this.#endpoints.records.flatMap((r) => r.networks).find((n) => n.name === name)?.networkId,
+      onChange: () => this.#balancer.changed(),
+    });
+    this.#balancer = new VipBalancer({
+      view: this.#records,
+      endpoints: () => this.#endpoints.records.filter((r) => r.networks.length > 0).map((r) => ({ netns: r.netns, networks: r.networks.map((n) => n.networkId) })),
+      run: hostNftRunner(),
+      clock,
+      log: opts.log.with({ plane: 'lb' }),
+    });
     this.#endpoints = new EndpointManager({
+      discovery: this.#records,
+      resolvConf: (gateway) => resolvConfFor(gateway, this.#hostResolv().search),
+      onChange: () => this.#balancer.changed(),
       gwbridge: () => {
         const b = this.#bridges.byName(GWBRIDGE);
         return b ? { device: b.device, ...bridgeFlags(b) } : undefined;
@@ -202,6 +231,9 @@ export class Daemon {
       this.#dataError = msg;
     }
     this.#data.bindGossip(this.#swarm.gossip);
+    // After the data plane: it holds the NetworkDB attachments the service records live in.
+    this.#records.bindGossip(this.#swarm.gossip);
+    await this.#ensureDns();
     if (this.#restored && !wasRunning && this.#data.running) this.#applyTasks();
     if (!this.#restored && (m === undefined || this.#data.running)) {
       this.#restored = true;
@@ -211,6 +243,47 @@ export class Daemon {
         this.#opts.log.error('restoring endpoints failed', { error: (e as Error).message });
       }
       this.#applyTasks();
+    }
+  }
+
+  /** The host's resolvers and search list, read again at most every RESOLV_RELOAD_MS. */
+  #hostResolv(): ResolvConf {
+    const now = Date.now();
+    if (this.#resolv && now - this.#resolv.atMs < RESOLV_RELOAD_MS) return this.#resolv.conf;
+    let text = '';
+    try {
+      text = readFileSync(this.#opts.resolvConfPath ?? '/etc/resolv.conf', 'utf8');
+    } catch {
+      // No resolv.conf: nothing to forward to (the resolver answers SERVFAIL for other names).
+    }
+    this.#resolv = { atMs: now, conf: parseResolvConf(text) };
+    return this.#resolv.conf;
+  }
+
+  /** The resolver listens on the gwbridge gateway, once one exists (the first endpoint makes it). */
+  async #ensureDns(): Promise<void> {
+    const gw = this.#endpoints.records.find((r) => r.gw)?.gw?.gateway;
+    if (this.#dns || gw === undefined || this.#stopped) return;
+    try {
+      this.#dns = await DnsServer.start({
+        address: gw,
+        port: DNS_PORT,
+        view: this.#records,
+        askerOf: (ip) => {
+          const r = this.#endpoints.byGatewayAddress(ip);
+          return r ? { name: r.name, networks: r.networks.map((n) => n.networkId) } : undefined;
+        },
+        upstreams: () => this.#hostResolv().nameservers,
+        rand: cryptoRand(),
+        clock: realClock(),
+        log: this.#opts.log.with({ plane: 'dns' }),
+      });
+      this.#dnsError = '';
+      this.#opts.log.info('dns resolver listening', { addr: `${gw}:${DNS_PORT}` });
+    } catch (e) {
+      const msg = (e as Error).message;
+      if (msg !== this.#dnsError) this.#opts.log.error('dns resolver', { error: msg });
+      this.#dnsError = msg;
     }
   }
 
@@ -293,6 +366,8 @@ export class Daemon {
     this.#stopped = true;
     // Tasks keep running (live restore): only the watching stops.
     this.#tasks.stop();
+    this.#balancer.close();
+    await this.#dns?.close();
     this.#syncTimer?.cancel();
     await this.#syncing;
     this.#syncTimer?.cancel();

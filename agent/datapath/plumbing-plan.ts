@@ -10,7 +10,7 @@
 import { formatIPv4, parseCidr } from '../swarm/cidr.js';
 import {
   GWBRIDGE_DEFAULTS, GW_IFNAME, PIPE_ADDR_PREFIX_LEN, PIPE_PORT, SANDBOX_IFS, VXLAN_OVERHEAD, checkIPv4, checkIfAddr, checkIfname, checkMac,
-  checkMtu, checkNetns, checkNftName, checkVni, pipeAddrs, sameSubnet,
+  checkMtu, checkNetns, checkNftName, checkVni, macForIPv4, pipeAddrs, sameSubnet,
   type GwIfaceRef, type GwIfaceSpec, type GwbridgeRemoval, type GwbridgeSpec, type ListSpec, type OverlayIfaceRef,
   type OverlayIfaceSpec, type SandboxRef, type SandboxSpec,
 } from './plumbing-spec.js';
@@ -101,7 +101,9 @@ export function plannedGwbridge(spec: GwbridgeSpec): { subnet: string; gateway: 
 export function createGwbridgePlan(spec: GwbridgeSpec): Step[] {
   const { gateway, prefix } = checkGwbridge(spec);
   const mtu = spec.mtu === undefined ? '' : ` mtu ${spec.mtu}`;
-  return [batch(spec.hostNetns, [`link add ${spec.name}${mtu} type bridge`, `addr add ${gateway}/${prefix} dev ${spec.name}`, `link set ${spec.name} up`])];
+  // A fixed MAC: a bridge left to pick its own takes the lowest of its ports', so it changes as
+  // endpoints come and go, and every endpoint's ARP entry for the gateway (the resolver's address) goes stale.
+  return [batch(spec.hostNetns, [`link add ${spec.name}${mtu} address ${macForIPv4(gateway)} type bridge`, `addr add ${gateway}/${prefix} dev ${spec.name}`, `link set ${spec.name} up`])];
 }
 
 /** A gwbridge that was there already: only brought up, its addresses as they are. */

@@ -98,6 +98,7 @@ async function swarmDemo(bed: TestBed, agents: AgentProcess[], out: (t: string) 
   await gossipDemo(agents, out);
   if (rest.length > 1) await overlayDemo(rest[0]!, rest[1]!, out);
   await serviceDemo(m, out);
+  await discoveryDemo(m, agents, out);
   if (rest.length > 1) {
     const wrong = workerToken.slice(0, -5) + (workerToken.endsWith('00000') ? '11111' : '00000');
     out('\nA token with a wrong secret is refused, and nothing is half-joined:\n');
@@ -133,6 +134,39 @@ async function serviceDemo(m: AgentProcess, out: (t: string) => void): Promise<v
   await show(m, ['service', 'ps', 'demo-web'], out);
   await show(m, ['service', 'logs', 'demo-web'], out);
   await show(m, ['service', 'rm', 'demo-web'], out);
+}
+
+/** A Node to run the demo's tiny HTTP servers with, when the agent runs on one (not Deno, not the single executable). */
+function nodeForDemo(): string | undefined {
+  const self = selfCommand();
+  return (globalThis as { Deno?: unknown }).Deno === undefined && self.length === 2 ? self[0] : undefined;
+}
+
+/** Discovery: a client task finds a service by name at its VIP, and its requests spread over the tasks on every host. */
+async function discoveryDemo(m: AgentProcess, agents: readonly AgentProcess[], out: (t: string) => void): Promise<void> {
+  const node = nodeForDemo();
+  const server = node
+    ? [node, '-e', "require('http').createServer((q, s) => s.end(process.env.HOSTNAME + '\\n')).listen(8080)"]
+    : ['sleep', '3600'];
+  out('\nService discovery: tasks find each other by name through the agent\'s resolver (their resolv.conf names it, on the gwbridge gateway),\nand reach a service through its VIP, spread over its tasks on every host.\n');
+  await show(m, ['service', 'create', '-d', '--name', 'demo-api', '--replicas', '3', '--network', 'demo-front', '--', ...server], out);
+  await show(m, ['service', 'create', '-d', '--name', 'demo-client', '--network', 'demo-front', '--', 'sleep', '3600'], out);
+  await runningTasks(m, 'demo-api', 3);
+  await runningTasks(m, 'demo-client', 1);
+  const r = await m.api('GET', '/tasks?service=demo-client');
+  const client = (JSON.parse(r.body) as { ContainerName: string; NodeHostname: string; DesiredState: string }[]).find((x) => x.DesiredState === 'running');
+  const host = agents.find((a) => a.host.name === client?.NodeHostname);
+  if (!client || !host) return;
+  const c = client.ContainerName;
+  await show(host, ['exec', c, '--', 'cat', '/etc/resolv.conf'], out);
+  await show(host, ['exec', c, '--', 'getent', 'hosts', 'demo-api'], out, true);
+  await show(host, ['exec', c, '--', 'dig', '+short', 'tasks.demo-api'], out, true);
+  if (node) {
+    out('\nSix requests to http://demo-api:8080/ from the client, each a new connection through the VIP:\n');
+    const get = "const http = require('http'); let n = 0; const one = () => http.get('http://demo-api:8080/', { agent: false }, (r) => { let b = ''; r.on('data', (d) => (b += d)); r.on('end', () => { console.log(b.trim()); if (++n < 6) one(); }); }); one();";
+    await show(host, ['exec', c, '--', node, '-e', get], out, true);
+  }
+  await show(m, ['service', 'rm', 'demo-api', 'demo-client'], out);
 }
 
 /** Endpoints on two hosts talk over an overlay: addresses from the managers, frames as VXLAN through the agents. */
@@ -213,7 +247,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
         'overlay network objects with IPAM, and the overlay data path: endpoints (agent run, exec, ps, rm, network connect) on any\n' +
         'host reach each other as VXLAN through the agents, and encrypted overlays (WireGuard-like sessions, AES-256-GCM, keys\n' +
         'rotated by the managers and handed only to nodes with endpoints on the network), and services (replicated and global tasks\n' +
-        'the leader places, scales, restarts and rolls over, each a process in its own namespace). Next: discovery, the routing mesh.\n',
+        'the leader places, scales, restarts and rolls over, each a process in its own namespace), found by name through the agent\'s\n' +
+        'resolver and reached through a VIP spread over their tasks. Next: the routing mesh.\n',
     );
     if (opts.keep) {
       out(`\nThe cluster is up. Try: agent -H unix://${agents[0]!.socket} info\nPress Ctrl-C to tear it down.\n`);

@@ -17,6 +17,7 @@ import { VXLAN_OVERHEAD_BYTES, pipeHostLink, sandboxNetns, type DataPlane } from
 import { macForIPv4, type Plumbing } from '../datapath/plumbing.js';
 import { SECURE_OVERHEAD_BYTES } from '../datapath/secure/secure-plane.js';
 import { AddressSpace } from '../network/address-space.js';
+import type { ServiceRecord } from '../discovery/records.js';
 import type { AssignedTask } from '../swarm/service-views.js';
 import { findExecutable, type ProcessRunner } from './endpoint-process.js';
 import { trimLog } from './task-logs.js';
@@ -57,6 +58,12 @@ export interface EndpointManagerOptions {
   gwbridge?(): { device: string; icc: boolean; masquerade: boolean } | undefined;
   /** MTU of the link holding the data path address (overlay MTU = that − 50 unless the network sets one). */
   underlayMtu(vtep: string): Promise<number>;
+  /** Service records (issue 9): a running endpoint's name and address on each network, for DNS and the VIPs. */
+  discovery?: { publish(nid: string, endpointId: string, r: ServiceRecord): void; unpublish(nid: string, endpointId: string): void };
+  /** The resolv.conf of an endpoint whose gwbridge gateway is `gateway` (the agent's resolver listens there). */
+  resolvConf?(gateway: string): string;
+  /** After any change of the endpoints (records saved): the VIP rules follow. */
+  onChange?(): void;
   clock: Clock;
   rand: Rand;
   log: Logger;
@@ -111,6 +118,7 @@ export class EndpointManager {
           await this.#o.data.useNetwork({ nid: n.networkId, vni: n.vni, mtu: n.mtu, encrypted: n.encrypted === true }, r.id);
           if (!(await this.#o.plumbing.hasLink(sandboxNetns(this.#o.namePrefix, n.vni), n.sandboxLink))) await this.#addIface(r, n);
           if (m) this.#o.data.publish(n.networkId, r.id, { ip: plain(n.address), mac: n.mac, vtep: m.vtep });
+          if (m && (r.external !== undefined || this.status(r).running)) this.#announce(r, n);
           keep.add(n.vni);
         }
       }
@@ -128,7 +136,10 @@ export class EndpointManager {
     for (const ns of have.netns) {
       const rest = ns.slice(p.length + 1);
       if (known.has(ns)) continue;
-      if (/^e[0-9a-z]{12}$/.test(rest)) await this.#o.plumbing.deleteEndpoint(ns);
+      if (/^e[0-9a-z]{12}$/.test(rest)) {
+        await this.#o.plumbing.deleteEndpoint(ns);
+        this.#o.processes.forget?.(ns);
+      }
       else if (/^x[0-9a-z]{12}$/.test(rest)) await this.#o.plumbing.releaseNetns(ns);
       else if (/^n\d+$/.test(rest) && !keepVnis.has(Number(rest.slice(1)))) await this.#o.plumbing.deleteSandbox({ netns: ns, hostLink: pipeHostLink(Number(rest.slice(1))) });
       else continue;
@@ -155,11 +166,12 @@ export class EndpointManager {
       try {
         const dir = join(this.#o.stateDir, 'endpoints');
         mkdirSync(dir, { recursive: true, mode: 0o700 });
-        r.pid = await this.#o.processes.start({ netns: r.netns, argv: req.Cmd, logPath: this.logPath(r.id), exitPath: this.#exitPath(r.id) });
+        r.pid = await this.#o.processes.start({ netns: r.netns, argv: req.Cmd, logPath: this.logPath(r.id), exitPath: this.#exitPath(r.id), ...this.#resolv(r) });
       } catch (e) {
         await this.#teardown(r);
         throw new ApiError(`could not start ${req.Cmd[0]}: ${(e as Error).message}`, 500);
       }
+      for (const n of r.networks) this.#announce(r, n);
       this.#records.push(r);
       this.#save();
       this.#o.log.info('endpoint started', { id: r.id, name, pid: r.pid, networks: r.networks.map((n) => n.name).join(',') });
@@ -283,12 +295,14 @@ export class EndpointManager {
         await this.#o.plumbing.createEndpoint(r.netns);
         await this.#addGateway(r);
         for (const a of t.networks) await this.#plumb(r, a);
+        for (const n of r.networks) if (t.vips[n.networkId] !== undefined) n.vip = t.vips[n.networkId]!;
         mkdirSync(join(this.#o.stateDir, 'endpoints'), { recursive: true, mode: 0o700 });
-        r.pid = await this.#o.processes.start({ netns: r.netns, argv: t.command, logPath: this.logPath(r.id), exitPath: this.#exitPath(r.id), env: t.env, hostname: t.name.slice(0, 63) });
+        r.pid = await this.#o.processes.start({ netns: r.netns, argv: t.command, logPath: this.logPath(r.id), exitPath: this.#exitPath(r.id), env: t.env, hostname: t.name.slice(0, 63), ...this.#resolv(r) });
       } catch (e) {
         await this.#teardown(r).catch(() => {});
         throw new TaskStartError(`starting task failed: ${(e as Error).message}`);
       }
+      for (const n of r.networks) this.#announce(r, n);
       this.#records.push(r);
       this.#save();
       this.#o.log.info('task started', { id: r.id, name: r.name, pid: r.pid });
@@ -304,6 +318,8 @@ export class EndpointManager {
     return this.#serial(async () => {
       const r = this.#records.find((x) => x.id === id && x.task);
       if (!r) return undefined;
+      // Out of DNS and the VIPs before it is asked to stop: no new flow reaches a task that is going.
+      for (const n of r.networks) this.#o.discovery?.unpublish(n.networkId, r.id);
       let stopped = false;
       if (r.pid !== undefined && this.status(r).running) {
         stopped = true;
@@ -410,6 +426,7 @@ export class EndpointManager {
       await this.#o.swarm().detach({ taskId: r.id, network: a.NetworkID }).catch(() => {});
       throw e;
     }
+    this.#announce(r, r.networks.at(-1)!);
   }
 
   /** The sandbox, the endpoint's interface on it, and its peer record. */
@@ -456,6 +473,7 @@ export class EndpointManager {
 
   /** The endpoint's interface on n, its peer record and its use of the sandbox, gone (the address stays with the managers). */
   async #unplug(r: EndpointRecord, n: EndpointNet): Promise<void> {
+    this.#o.discovery?.unpublish(n.networkId, r.id);
     this.#o.data.unpublish(n.networkId, r.id);
     await this.#o.plumbing.removeOverlayIface({ sandboxNetns: sandboxNetns(this.#o.namePrefix, n.vni), sandboxLink: n.sandboxLink });
     await this.#o.data.releaseNetwork(n.vni, r.id);
@@ -478,7 +496,25 @@ export class EndpointManager {
     for (const n of [...r.networks]) await (r.task ? this.#unplug(r, n) : this.#detachOne(r, n));
     if (r.gw) await this.#o.plumbing.removeGwIface({ hostLink: r.gw.hostLink });
     if (r.external) await this.#o.plumbing.releaseNetns(r.netns);
-    else await this.#o.plumbing.deleteEndpoint(r.netns);
+    else {
+      await this.#o.plumbing.deleteEndpoint(r.netns);
+      this.#o.processes.forget?.(r.netns);
+    }
+  }
+
+  /** Its name on the network, for DNS and the VIPs (only once it runs). */
+  #announce(r: EndpointRecord, n: EndpointNet): void {
+    this.#o.discovery?.publish(n.networkId, r.id, { name: r.name, ip: plain(n.address), ...(r.task ? { service: r.task.serviceName } : {}), ...(n.vip !== undefined ? { vip: n.vip } : {}) });
+  }
+
+  #resolv(r: EndpointRecord): { resolvConf?: string } {
+    const text = r.gw && this.#o.resolvConf ? this.#o.resolvConf(r.gw.gateway) : undefined;
+    return text === undefined ? {} : { resolvConf: text };
+  }
+
+  /** Which endpoint asks, by its address on the gwbridge (the resolver's view of a query's source). */
+  byGatewayAddress(ip: string): EndpointRecord | undefined {
+    return this.#records.find((r) => r.gw !== undefined && plain(r.gw.address) === ip);
   }
 
   async #kill(r: EndpointRecord): Promise<void> {
@@ -498,6 +534,7 @@ export class EndpointManager {
   #save(): void {
     this.#pipes = { ...this.#o.data.pipeRecord() };
     saveEndpoints(this.#o.stateDir, { endpoints: this.#records, pipes: this.#pipes }, this.#o.io);
+    this.#o.onChange?.();
   }
 
   #serial<T>(f: () => Promise<T>): Promise<T> {

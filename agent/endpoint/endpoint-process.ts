@@ -8,7 +8,8 @@
 //
 // No shell ever parses CMD: it reaches exec as argv.
 import { spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const WRAPPER = 'log=$1; ex=$2; shift 2; "$@" >>"$log" 2>&1 </dev/null; echo $? >"$ex.tmp" && mv "$ex.tmp" "$ex"';
 
@@ -28,6 +29,8 @@ export interface StartOptions {
   env?: readonly string[];
   /** Run in a UTS namespace of its own with this hostname (a task's name). */
   hostname?: string;
+  /** The resolv.conf the command sees (`ip netns exec` mounts /etc/netns/NETNS/resolv.conf over /etc/resolv.conf). */
+  resolvConf?: string;
 }
 
 export interface ProcessRunner {
@@ -36,11 +39,22 @@ export interface ProcessRunner {
   status(pid: number, exitPath: string): ProcessStatus;
   /** Signal the whole group. */
   signal(pid: number, sig: NodeJS.Signals): void;
+  /** The netns is gone: remove what start wrote for it (/etc/netns/NETNS). */
+  forget?(netns: string): void;
+}
+
+/** Where `ip netns exec` finds the per-namespace files it mounts over /etc. */
+export function netnsEtc(netns: string): string {
+  return join('/etc/netns', netns);
 }
 
 export function hostProcesses(): ProcessRunner {
   return {
-    start({ netns, argv, logPath, exitPath, env, hostname }) {
+    start({ netns, argv, logPath, exitPath, env, hostname, resolvConf }) {
+      if (resolvConf !== undefined) {
+        mkdirSync(netnsEtc(netns), { recursive: true, mode: 0o755 });
+        writeFileSync(join(netnsEtc(netns), 'resolv.conf'), resolvConf, { mode: 0o644 });
+      }
       return new Promise((resolve, reject) => {
         const inner = hostname === undefined ? argv : ['unshare', '--uts', 'sh', '-c', SET_HOSTNAME, hostname, ...argv];
         const options = { detached: true, stdio: 'ignore' as const, ...(env !== undefined ? { env: taskEnv(env, hostname) } : {}) };
@@ -66,6 +80,9 @@ export function hostProcesses(): ProcessRunner {
       } catch {
         // Already gone.
       }
+    },
+    forget(netns) {
+      rmSync(netnsEtc(netns), { recursive: true, force: true });
     },
   };
 }

@@ -35,6 +35,8 @@ export interface EndpointNet {
   sandboxLink: string;
   /** The network's frames cross nodes sealed (issue 7). */
   encrypted?: boolean;
+  /** A task of a vip-mode service: the service's VIP here (plain IPv4), for its DNS record. */
+  vip?: string;
 }
 
 export interface EndpointRecord {
@@ -76,6 +78,7 @@ const net = obj({
   ifname: nonEmpty,
   sandboxLink: nonEmpty,
   encrypted: opt(bool),
+  vip: opt(nonEmpty),
 });
 
 const check = obj({

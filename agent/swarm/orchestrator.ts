@@ -47,6 +47,7 @@ import { AddressSpace, IpamError } from '../network/ipam.js';
 import { attachmentOwner } from './attach-ops.js';
 import { constraintMatches, parseConstraint, type Constraint } from './constraints.js';
 import { ipamId } from './network-ops.js';
+import { serviceNetworkIds } from './service-spec.js';
 
 export { nodeMatches, parseConstraint, type Constraint } from './constraints.js';
 
@@ -330,9 +331,7 @@ function serviceOf(p: Pass, s: Service): Svc {
   } catch (e) {
     constraintError = (e as Error).message;
   }
-  const nets = [...new Set(s.spec.networks.map((n) => n.target))];
-  const ingress = p.ingress;
-  if (ingress && s.spec.ports.some((pt) => pt.publishMode === 'ingress') && !nets.includes(ingress.id)) nets.push(ingress.id);
+  const nets = [...new Set(serviceNetworkIds(s.spec, p.ingress ? [p.ingress] : []))];
   const global = 'global' in s.mode;
   return { s, global, replicas: 'replicated' in s.mode ? s.mode.replicated : 0, constraints, constraintError, nets, groups: new Map() };
 }

@@ -167,7 +167,7 @@ export class ServiceOps {
       const t = store.get('task', r.taskId);
       if (!t) return;
       if (t.nodeId !== r.nodeId) throw denied(`taskStatus: task ${r.taskId} belongs to another node`);
-      if (isTerminal(t) || ORDER.indexOf(r.state) >= 0 && ORDER.indexOf(r.state) < ORDER.indexOf(t.status.state)) return;
+      if (isTerminal(t) || (ORDER.indexOf(r.state) >= 0 && ORDER.indexOf(r.state) < ORDER.indexOf(t.status.state))) return;
       const { meta, ...rest } = t;
       const status: Task['status'] = { state: r.state, message: r.message, timestampMs: r.timestampMs };
       if (r.err !== undefined) status.err = r.err;

@@ -5,7 +5,7 @@
 import type { PortSpec, RestartPolicySpec, ServiceCreateRequest, ServiceUpdateRequest } from '../api/types.js';
 import type { Network, PortConfig, RestartPolicy, Service, ServiceMode, ServiceSpec } from '../cluster/store/types.js';
 import { conflict, invalid, notFound } from './errors.js';
-import { parseConstraint } from './orchestrator.js';
+import { parseConstraint } from './constraints.js';
 import { resolveNetworkRef } from './views.js';
 
 /** docker: a service name is a DNS label (swarmkit validateServiceSpec's name check). */

@@ -101,6 +101,8 @@ export interface AssignedTask {
   env: string[];
   /** One per network, in the service's order (ingress last). */
   networks: AttachAnswer[];
+  /** The service's VIP on each of those networks (plain IPv4), vip mode only: what its DNS record points at. */
+  vips: Record<string, string>;
 }
 
 /** The tasks node nodeId should run now, with what it needs to plumb them. */
@@ -126,6 +128,7 @@ export function assignedTasks(store: Store, nodeId: string): AssignedTask[] {
       command: [...s.spec.command],
       env: [...s.spec.env],
       networks,
+      vips: Object.fromEntries(Object.entries(s.vips).map(([nid, cidr]) => [nid, cidr.split('/')[0]!])),
     });
   }
   return out.sort((a, b) => (a.id < b.id ? -1 : 1));

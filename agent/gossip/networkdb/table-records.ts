@@ -15,7 +15,9 @@
 //     format (u8) = 1 | service str8 | task str8 | ip family (u8: 4 or 6) | ip
 //                     | vip family (u8: 0 none (dnsrr), 4 or 6) | vip (0, 4 or 16)
 //
-//   str8 = length (u8, 1..128) | UTF-8 bytes. The largest record is 293 bytes.
+//   str8 = length (u8, 1..128) | UTF-8 bytes; the service may be empty
+//   (length 0): a standalone endpoint, known by its name (`task`) only
+//   (issue 9). The largest record is 293 bytes.
 //
 // The leading format byte lets a later release add fields under format 2;
 // formats are only appended. Decoding is length-exact and refuses anything
@@ -42,7 +44,9 @@ export interface PeerRecord {
 }
 
 export interface ServiceRecord {
+  /** "" for a standalone endpoint. */
   service: string;
+  /** The task's (container) name, or a standalone endpoint's name. */
   task: string;
   /** The task's address on this network. */
   ip: string;
@@ -64,9 +68,9 @@ function ipBytes(fn: string, what: string, text: string): Uint8Array {
   return b;
 }
 
-function nameBytes(fn: string, what: string, text: string): Uint8Array {
+function nameBytes(fn: string, what: string, text: string, min = 1): Uint8Array {
   const b = utf8Encoder.encode(typeof text === 'string' ? text : '');
-  if (b.length < 1 || b.length > MAX_NAME_BYTES) throw new RangeError(`${fn}: ${what} must be 1..${MAX_NAME_BYTES} bytes of UTF-8, got ${b.length}`);
+  if (b.length < min || b.length > MAX_NAME_BYTES) throw new RangeError(`${fn}: ${what} must be ${min}..${MAX_NAME_BYTES} bytes of UTF-8, got ${b.length}`);
   return b;
 }
 
@@ -91,7 +95,7 @@ export function encodePeerRecord(r: PeerRecord): Uint8Array {
 
 export function encodeServiceRecord(r: ServiceRecord): Uint8Array {
   const fn = 'encodeServiceRecord';
-  const service = nameBytes(fn, 'service', r.service);
+  const service = nameBytes(fn, 'service', r.service, 0);
   const task = nameBytes(fn, 'task', r.task);
   const ip = ipBytes(fn, 'ip', r.ip);
   const vip = r.vip === '' ? new Uint8Array(0) : ipBytes(fn, 'vip', r.vip);
@@ -134,9 +138,9 @@ class Reader {
     if (fam !== 4 && fam !== 6) throw new TableRecordError(`${what} family must be ${noneAllowed ? '0, ' : ''}4 or 6, got ${fam}`);
     return formatIp(this.take(fam === 4 ? 4 : 16, what));
   }
-  name(what: string): string {
+  name(what: string, min = 1): string {
     const n = this.u8(`${what} length`);
-    if (n < 1 || n > MAX_NAME_BYTES) throw new TableRecordError(`${what} must be 1..${MAX_NAME_BYTES} bytes, got ${n}`);
+    if (n < min || n > MAX_NAME_BYTES) throw new TableRecordError(`${what} must be ${min}..${MAX_NAME_BYTES} bytes, got ${n}`);
     try {
       return utf8Decoder.decode(this.take(n, what));
     } catch (e) {
@@ -165,7 +169,7 @@ export function decodePeerRecord(b: Uint8Array): PeerRecord {
 export function decodeServiceRecord(b: Uint8Array): ServiceRecord {
   const r = new Reader(b);
   r.format();
-  const service = r.name('service');
+  const service = r.name('service', 0);
   const task = r.name('task');
   const ip = r.ip('ip', false);
   const vip = r.ip('vip', true);

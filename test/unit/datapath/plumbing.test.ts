@@ -163,9 +163,9 @@ t('gwbridge interface: an isolated port (icc off), eth-gw with its address and t
 t('gwbridge: probe, create with the gateway, only up when it exists, forwarding and the masquerade rule, removal', () => {
   equal(gwbridgeProbePlan(GWB), { argv: ['ip', '-n', 'h0', '-d', '-j', 'addr', 'show', 'dev', 'agent_gwbridge'], absentOk: true });
   equal(createGwbridgePlan(GWB), [
-    { argv: ['ip', '-n', 'h0', '-batch', '-'], input: 'link add agent_gwbridge type bridge\naddr add 172.18.0.1/16 dev agent_gwbridge\nlink set agent_gwbridge up\n' },
+    { argv: ['ip', '-n', 'h0', '-batch', '-'], input: 'link add agent_gwbridge address 02:42:ac:12:00:01 type bridge\naddr add 172.18.0.1/16 dev agent_gwbridge\nlink set agent_gwbridge up\n' },
   ]);
-  is(createGwbridgePlan({ ...GWB, subnet: '10.5.0.0/24', gateway: '10.5.0.254', mtu: 1400 })[0]?.input, 'link add agent_gwbridge mtu 1400 type bridge\naddr add 10.5.0.254/24 dev agent_gwbridge\nlink set agent_gwbridge up\n');
+  is(createGwbridgePlan({ ...GWB, subnet: '10.5.0.0/24', gateway: '10.5.0.254', mtu: 1400 })[0]?.input, 'link add agent_gwbridge mtu 1400 address 02:42:0a:05:00:fe type bridge\naddr add 10.5.0.254/24 dev agent_gwbridge\nlink set agent_gwbridge up\n');
   equal(existingGwbridgePlan(GWB), [{ argv: ['ip', '-n', 'h0', 'link', 'set', 'agent_gwbridge', 'up'] }]);
   equal(gwbridgeForwardingPlan(GWB, '172.18.0.0/16'), [
     { argv: ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'], netns: 'h0' },

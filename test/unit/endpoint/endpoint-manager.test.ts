@@ -179,6 +179,8 @@ class Node {
   /** run() makes <stateDir>/endpoints on disk for the logs; the records file itself stays in memory. */
   readonly stateDir = tempDir();
   readonly mtuAsked: string[] = [];
+  /** Service records published and withdrawn, in order. */
+  readonly names: string[] = [];
   data!: DataPlane;
   m!: EndpointManager;
 
@@ -195,6 +197,11 @@ class Node {
       plumbing: this.plumbing,
       processes: this.processes,
       underlayMtu: async (vtep) => (this.mtuAsked.push(vtep), UNDERLAY_MTU),
+      discovery: {
+        publish: (nid, ep, r) => this.names.push(`+ ${nid.slice(0, 4)} ${ep.slice(0, 6)} ${r.name} ${r.ip}${r.service ? ` ${r.service}` : ''}${r.vip ? ` vip ${r.vip}` : ''}`),
+        unpublish: (nid, ep) => this.names.push(`- ${nid.slice(0, 4)} ${ep.slice(0, 6)}`),
+      },
+      resolvConf: (gw) => `nameserver ${gw}\n`,
       clock: this.clock,
       rand: this.rand,
       log: quiet,
@@ -292,8 +299,10 @@ t('run with two networks: the endpoint netns, an isolated gw interface, a sandbo
   equal(n.swarm.holding(id), { front: '10.0.1.2/24', back: '10.0.2.2/24' });
   // The command runs in the endpoint's netns, its log and exit code under the state dir.
   equal(n.processes.started, [
-    { netns: epNetns(id), argv: ['sleep', 'inf'], logPath: join(n.stateDir, 'endpoints', `${id}.log`), exitPath: join(n.stateDir, 'endpoints', `${id}.exit`), pid: 4000 },
+    { netns: epNetns(id), argv: ['sleep', 'inf'], logPath: join(n.stateDir, 'endpoints', `${id}.log`), exitPath: join(n.stateDir, 'endpoints', `${id}.exit`), resolvConf: 'nameserver 172.18.0.1\n', pid: 4000 },
   ]);
+  // Its names, once it runs: DNS records on both networks.
+  equal(n.names, [`+ net1 ${id.slice(0, 6)} web 10.0.1.2`, `+ net2 ${id.slice(0, 6)} web 10.0.2.2`]);
   const r = n.m.find('web');
   equal({ id: r.id, pid: r.pid, gw: r.gw, nets: r.networks.map((x) => `${x.name} ${x.ifname} ${x.address} ${x.mtu}`) }, {
     id,
@@ -714,7 +723,7 @@ t('swarm leave: refused while endpoints are on overlays; forced, their overlay i
 
 function assigned(id: string, cmd = ['sleep', 'inf']): AssignedTask {
   const front = { NetworkID: 'net1aaaaaaaaaaaaaaaaaaaaa1', Name: 'front', VNI: 4097, Subnet: '10.0.1.0/24', Gateway: '10.0.1.1', Address: '10.0.1.40/24', Encrypted: false, Internal: false };
-  return { id, name: `web.1.${id}`, serviceId: 'svc1', serviceName: 'web', slot: 1, command: cmd, env: ['GREETING=hi'], networks: [front] };
+  return { id, name: `web.1.${id}`, serviceId: 'svc1', serviceName: 'web', slot: 1, command: cmd, env: ['GREETING=hi'], networks: [front], vips: { [front.NetworkID]: '10.0.1.9' } };
 }
 
 t('a task starts with the addresses the managers gave it (no attach), its env and hostname; ending it stops the group, tears it all down and gives nothing back itself', async () => {
@@ -730,9 +739,12 @@ t('a task starts with the addresses the managers gave it (no attach), its env an
   // Not the user's to remove or re-network.
   match((await failure(n.m.remove(`web.1.${id}`, true))).message, /is a task of service web/);
   match((await failure(n.m.connect('back', { ref: id }))).message, /is a task of service web/);
-  // The command goes on SIGTERM, as most do.
+  equal(n.names, [`+ net1 taskaa web.1.${id} 10.0.1.40 web vip 10.0.1.9`], 'its DNS record, once it runs');
+  is((p as { resolvConf?: string }).resolvConf, 'nameserver 172.18.0.1\n', 'its resolver: the gwbridge gateway');
+  // The command goes on SIGTERM, as most do; its record was withdrawn before.
   const signal = n.processes.signal.bind(n.processes);
   n.processes.signal = (pid, sig) => {
+    is(n.names.at(-1), '- net1 taskaa', 'out of DNS before the stop signal');
     signal(pid, sig);
     if (sig === 'SIGTERM') n.processes.exit(pid, 143);
   };

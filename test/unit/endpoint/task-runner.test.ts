@@ -15,7 +15,7 @@ const t = suite('endpoint/task-runner');
 const quiet = createLogger({ level: 'error', format: 'text', write: () => {}, nowIso: () => '' });
 
 function task(id: string, cmd = ['sleep', '600']): AssignedTask {
-  return { id, name: `web.1.${id}`, serviceId: 'svc1', serviceName: 'web', slot: 1, command: cmd, env: [], networks: [] };
+  return { id, name: `web.1.${id}`, serviceId: 'svc1', serviceName: 'web', slot: 1, command: cmd, env: [], networks: [], vips: {} };
 }
 
 class FakeHost implements TaskHost {

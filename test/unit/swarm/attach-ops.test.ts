@@ -9,10 +9,9 @@ import { suite, is, ok, equal } from '../../harness.js';
 import { ManualClock } from '../../../shared/clock.js';
 import { seededRand } from '../../../shared/rand.js';
 import type { NetworkCreateRequest } from '../../../agent/api/types.js';
-import { Store, encodeCommand, type Command } from '../../../agent/cluster/store/index.js';
+import type { Command } from '../../../agent/cluster/store/index.js';
+import { LeaderStandIn } from './leader-standin.js';
 import { AttachOps, attachmentOwner, type AttachRequest } from '../../../agent/swarm/attach-ops.js';
-import { conflict, invalid, notFound } from '../../../agent/swarm/errors.js';
-import type { LeaderOps } from '../../../agent/swarm/leader-ops.js';
 import { NetworkOps, ipamId } from '../../../agent/swarm/network-ops.js';
 import { RemoteError } from '../../../agent/swarm/rpc.js';
 import { CLUSTER_ID_KEY } from '../../../agent/swarm/store-ids.js';
@@ -25,58 +24,7 @@ const TASK_1 = 'task1aaaaaaaaaaaaaaaaaaaa1';
 const TASK_2 = 'task2bbbbbbbbbbbbbbbbbbbb2';
 const TASK_3 = 'task3cccccccccccccccccccc3';
 
-/**
- * What AttachOps needs of LeaderOps: read() after a read barrier (here: at
- * once) and commit() that resolves once the command applied. With `hold`,
- * commits wait until release(), as a Raft round trip lets other requests read
- * the store in between.
- */
-class Leader {
-  readonly store = new Store();
-  readonly commits: Command[] = [];
-  hold = false;
-  #index = 0;
-  #held: (() => void)[] = [];
-  #busy: Promise<unknown> = Promise.resolve();
-  /** As NetworkOps.exclusive: one IPAM writer at a time. */
-  readonly networks = {
-    exclusive: <T>(f: () => Promise<T>): Promise<T> => {
-      const run = this.#busy.then(f, f);
-      this.#busy = run.catch(() => {});
-      return run;
-    },
-  };
-
-  async read(): Promise<Store> {
-    return this.store;
-  }
-
-  async commit(cmd: Command): Promise<void> {
-    if (this.hold) await new Promise<void>((r) => this.#held.push(r));
-    this.commits.push(cmd);
-    const r = this.store.apply(++this.#index, encodeCommand(cmd));
-    if (!r.ok) {
-      // As LeaderOps.commit maps store refusals.
-      if (r.error.code === 'STORE_STALE_VERSION') throw conflict(`update out of sequence: ${r.error.message}; read the object again and retry`);
-      if (r.error.code === 'STORE_NOT_FOUND') throw notFound(r.error.message);
-      if (r.error.code === 'STORE_CONFLICT') throw conflict(r.error.message);
-      throw invalid(r.error.message);
-    }
-  }
-
-  /** Let the held commits apply, one per turn, in order. */
-  async release(): Promise<void> {
-    this.hold = false;
-    while (this.#held.length > 0) {
-      this.#held.shift()!();
-      for (let i = 0; i < 10; i++) await Promise.resolve();
-    }
-  }
-
-  get ops(): LeaderOps {
-    return this as unknown as LeaderOps;
-  }
-}
+class Leader extends LeaderStandIn {}
 
 interface World {
   leader: Leader;

@@ -56,8 +56,9 @@ t('every rejection, with its exact message', () => {
   is(bad(P, '01 04 0a000105 02420a'), 'truncated mac');
   is(bad(P, '01 04 0a000105 02420a000105 00'), 'vtep family must be 4 or 6, got 0');
   is(bad(P, '01 04 0a000105 02420a000105 04 c000020a ff'), '1 bytes after the peer record');
-  is(bad(S, '01 00'), 'service must be 1..128 bytes, got 0');
-  is(bad(S, `01 81 ${'73'.repeat(129)}`), 'service must be 1..128 bytes, got 129');
+  is(bad(S, '01 00'), 'truncated task length', 'an empty service is a standalone endpoint: the task follows');
+  is(bad(S, '01 00 00'), 'task must be 1..128 bytes, got 0');
+  is(bad(S, `01 81 ${'73'.repeat(129)}`), 'service must be 0..128 bytes, got 129');
   is(bad(S, '01 01 ff 01 74 04 0a000105 00'), 'service is not UTF-8');
   is(bad(S, '01 01 73 03 7474'), 'truncated task');
   is(bad(S, '01 01 73 01 74 04 0a000105 07'), 'vip family must be 0, 4 or 6, got 7');
@@ -77,7 +78,10 @@ t('encoders refuse bad fields with exact messages', () => {
   is(msg(() => encodePeerRecord({ ...peer4, ip: '10.0.1' })), 'encodePeerRecord: ip must be an IPv4 or IPv6 address, got "10.0.1"');
   is(msg(() => encodePeerRecord({ ...peer4, mac: '02:42:0a:00:01' })), 'encodePeerRecord: mac must be six hex octets separated by colons, got "02:42:0a:00:01"');
   is(msg(() => encodePeerRecord({ ...peer4, vtep: '010.0.0.1' })), 'encodePeerRecord: vtep must be an IPv4 or IPv6 address, got "010.0.0.1"');
-  is(msg(() => encodeServiceRecord({ ...svc, service: '' })), 'encodeServiceRecord: service must be 1..128 bytes of UTF-8, got 0');
+  is(msg(() => encodeServiceRecord({ ...svc, service: 's'.repeat(129) })), 'encodeServiceRecord: service must be 0..128 bytes of UTF-8, got 129');
+  is(msg(() => encodeServiceRecord({ ...svc, task: '' })), 'encodeServiceRecord: task must be 1..128 bytes of UTF-8, got 0');
+  // A standalone endpoint: no service, known by its name.
+  equal(decodeServiceRecord(encodeServiceRecord({ ...svc, service: '', vip: '' })), { ...svc, service: '', vip: '' });
   is(msg(() => encodeServiceRecord({ ...svc, task: 't'.repeat(129) })), 'encodeServiceRecord: task must be 1..128 bytes of UTF-8, got 129');
   is(msg(() => encodeServiceRecord({ ...svc, vip: 'none' })), 'encodeServiceRecord: vip must be an IPv4 or IPv6 address, got "none"');
 });
