@@ -1,6 +1,8 @@
 // `agent daemon`: the long-running process on every node. It owns the state
-// dir, serves the local API, and runs the control plane (swarm-node.ts);
-// the gossip and data planes are added to it as they are built.
+// dir, serves the local API, and runs the control plane (swarm-node.ts), the
+// data plane (datapath/), the endpoints and tasks of this node (endpoint/),
+// and discovery: the service records, the DNS resolver and the VIP rules
+// (discovery/).
 import { mkdirSync, chmodSync, readFileSync } from 'node:fs';
 import { hostname, platform, arch } from 'node:os';
 import { ApiServer, Text } from '../api/server.js';
@@ -367,10 +369,11 @@ export class Daemon {
     // Tasks keep running (live restore): only the watching stops.
     this.#tasks.stop();
     this.#balancer.close();
-    await this.#dns?.close();
     this.#syncTimer?.cancel();
     await this.#syncing;
     this.#syncTimer?.cancel();
+    // After the last sync: it may have just started the resolver.
+    await this.#dns?.close();
     await this.#api.close();
     await this.#data.close();
     await this.#swarm.close();
