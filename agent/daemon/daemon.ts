@@ -276,6 +276,7 @@ export class Daemon {
           return r ? { name: r.name, networks: r.networks.map((n) => n.networkId) } : undefined;
         },
         upstreams: () => this.#hostResolv().nameservers,
+        // Upstream query ids must not be guessable: the platform CSPRNG (answer shuffles draw from it once per query).
         rand: cryptoRand(),
         clock: realClock(),
         log: this.#opts.log.with({ plane: 'dns' }),

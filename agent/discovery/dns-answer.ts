@@ -17,7 +17,7 @@
 // a reply's bytes (or "drop", or "forward") out, every message through
 // dns-packet. The server (dns-server.ts) only moves bytes and keeps time.
 import dnsPacket, { type DecodedPacket, type Question } from 'dns-packet';
-import type { Rand } from '../../shared/rand.js';
+import { seededRand, type Rand } from '../../shared/rand.js';
 import type { Asker, DiscoveryView, ServiceRecord } from './records.js';
 
 /** Seconds our answers may be cached: issue 9 wants a short TTL (docker uses 600) so moved tasks are found within seconds. */
@@ -130,11 +130,13 @@ function unique(xs: string[]): string[] {
   return [...new Set(xs)];
 }
 
-/** Fisher-Yates over a copy, drawing from rand. */
+/** Fisher-Yates over a copy: one draw from rand seeds a fast generator for the rest (a CSPRNG call per element cost most of a 50-task answer, bench:discovery). */
 function shuffled(xs: readonly string[], rand: Rand): string[] {
   const out = xs.slice();
+  if (out.length < 2) return out;
+  const r = seededRand(rand.u32());
   for (let i = out.length - 1; i > 0; i--) {
-    const j = rand.int(i + 1);
+    const j = r.int(i + 1);
     [out[i], out[j]] = [out[j]!, out[i]!];
   }
   return out;

@@ -43,6 +43,8 @@ export class ServiceRecords implements DiscoveryView {
   readonly #published = new Map<string, Map<string, ServiceRecord>>();
   /** Every node's, decoded once: network id -> key -> record (built on first read of a network). */
   readonly #view = new Map<string, Map<string, ServiceRecord>>();
+  /** records() of each network, sorted once per change (every DNS query reads it). */
+  readonly #sorted = new Map<string, readonly ServiceRecord[]>();
   readonly stats = { malformed: 0 };
 
   constructor(o: ServiceRecordsOptions) {
@@ -55,6 +57,7 @@ export class ServiceRecords implements DiscoveryView {
     this.#unwatch = undefined;
     this.#gossip = g;
     this.#view.clear();
+    this.#sorted.clear();
     if (g) {
       this.#unwatch = g.watch((e) => this.#onTable(e));
       for (const [nid, recs] of this.#published) for (const [ep, r] of recs) g.put(nid, TABLE_SVC, ep, encodeServiceRecord(r));
@@ -68,6 +71,7 @@ export class ServiceRecords implements DiscoveryView {
     if (!m) this.#published.set(nid, (m = new Map()));
     m.set(endpointId, r);
     this.#view.get(nid)?.set(endpointId, r);
+    this.#sorted.delete(nid);
     this.#gossip?.put(nid, TABLE_SVC, endpointId, encodeServiceRecord(r));
     this.#o.onChange?.();
   }
@@ -78,6 +82,7 @@ export class ServiceRecords implements DiscoveryView {
     if (!m?.delete(endpointId)) return;
     if (m.size === 0) this.#published.delete(nid);
     this.#view.get(nid)?.delete(endpointId);
+    this.#sorted.delete(nid);
     try {
       this.#gossip?.remove(nid, TABLE_SVC, endpointId);
     } catch {
@@ -87,7 +92,12 @@ export class ServiceRecords implements DiscoveryView {
   }
 
   records(nid: string): readonly ServiceRecord[] {
-    return [...this.#network(nid)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r);
+    let out = this.#sorted.get(nid);
+    if (!out) {
+      out = [...this.#network(nid)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r);
+      this.#sorted.set(nid, out);
+    }
+    return out;
   }
 
   networkId(name: string): string | undefined {
@@ -109,6 +119,7 @@ export class ServiceRecords implements DiscoveryView {
 
   #onTable(e: TableEvent): void {
     if (e.table !== TABLE_SVC) return;
+    this.#sorted.delete(e.nid);
     const m = this.#view.get(e.nid);
     if (m) {
       if (e.type === 'delete') {
