@@ -13,7 +13,7 @@ export interface Leftovers {
   netns: string[];
   /** Links in the root netns whose name starts with the prefix (there should never be any). */
   links: string[];
-  /** Temp dirs `$TMPDIR/<prefix>.*`. */
+  /** Temp dirs `$TMPDIR/<prefix>.*`, and `/etc/netns/<prefix>-*` (what agents write for their endpoints' `ip netns exec`: resolv.conf). */
   dirs: string[];
 }
 
@@ -47,6 +47,19 @@ function tempDirs(prefix?: string): string[] {
     .map((n) => join(tmpdir(), n));
 }
 
+/** Where `ip netns exec` finds per-netns files; `ip netns del` leaves them. */
+const ETC_NETNS = '/etc/netns';
+
+function etcDirs(prefix?: string): string[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(ETC_NETNS);
+  } catch {
+    return [];
+  }
+  return entries.filter((n) => (prefix === undefined ? ownerPrefix(n) !== undefined : n.startsWith(`${prefix}-`))).map((n) => join(ETC_NETNS, n));
+}
+
 export async function listNetns(): Promise<string[]> {
   return parseNetnsList((await run(['ip', 'netns', 'list'])).stdout);
 }
@@ -59,7 +72,7 @@ function listNetnsSync(): string[] {
 export async function listOurs(prefix: string): Promise<Leftovers> {
   const netns = (await listNetns()).filter(inPrefix(prefix));
   const links = parseLinkNames((await run(['ip', '-o', 'link', 'show'])).stdout).filter((n) => n.startsWith(prefix));
-  return { netns, links, dirs: tempDirs(prefix) };
+  return { netns, links, dirs: [...tempDirs(prefix), ...etcDirs(prefix)] };
 }
 
 // Processes still inside our namespaces get this long to exit on SIGTERM.
@@ -82,7 +95,7 @@ export async function removePrefix(prefix: string): Promise<void> {
     for (const l of links.filter((n) => n.startsWith(prefix))) await run(['ip', '-n', sw, 'link', 'del', l], { allowFail: true });
   }
   for (const ns of nss) await run(['ip', 'netns', 'del', ns], { allowFail: true });
-  for (const d of tempDirs(prefix)) rmSync(d, { recursive: true, force: true });
+  for (const d of [...tempDirs(prefix), ...etcDirs(prefix)]) rmSync(d, { recursive: true, force: true });
 }
 
 export function removePrefixSync(prefix: string): void {
@@ -94,7 +107,7 @@ export function removePrefixSync(prefix: string): void {
     for (const l of links.filter((n) => n.startsWith(prefix))) runSync(['ip', '-n', sw, 'link', 'del', l], { allowFail: true });
   }
   for (const ns of nss) runSync(['ip', 'netns', 'del', ns], { allowFail: true });
-  for (const d of tempDirs(prefix)) rmSync(d, { recursive: true, force: true });
+  for (const d of [...tempDirs(prefix), ...etcDirs(prefix)]) rmSync(d, { recursive: true, force: true });
 }
 
 /**
@@ -110,6 +123,10 @@ export async function sweepStale(): Promise<string[]> {
   }
   for (const d of tempDirs()) {
     const p = ownerPrefix(d.slice(tmpdir().length + 1));
+    if (p !== undefined) candidates.add(p);
+  }
+  for (const d of etcDirs()) {
+    const p = ownerPrefix(d.slice(ETC_NETNS.length + 1));
     if (p !== undefined) candidates.add(p);
   }
   const stale = [...candidates].filter((p) => {

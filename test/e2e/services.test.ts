@@ -5,6 +5,7 @@
 // reach each other over the service network; an agent restart leaves its
 // tasks running; bad input gets one line and a failing command a rejected
 // task that is retried per policy, not in a loop.
+import { existsSync, readdirSync } from 'node:fs';
 import { suite, ok, is, match } from '../harness.js';
 import type { TaskInspect } from '../../agent/api/types.js';
 import type { AgentProcess } from '../../agent/testbed/index.js';
@@ -171,6 +172,9 @@ t('replicas spread over three hosts, scale to 5 and to 1 within 10 s, reach each
       const ours = r.stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => /-(e[0-9a-z]{12}|n\d+)$/.test(n) && n.startsWith(bed.prefix));
       return ours.length === 0 ? true : undefined;
     });
+    // Nor the resolv.conf each task's netns had under /etc/netns (`ip netns del` leaves those).
+    const etc = existsSync('/etc/netns') ? readdirSync('/etc/netns').filter((n) => n.startsWith(`${bed.prefix}-`)) : [];
+    is(etc.join(','), '', 'no /etc/netns entry left by the tasks');
   }),
 );
 
