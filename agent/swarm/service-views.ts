@@ -4,7 +4,7 @@ import type { AttachAnswer, PortSpec, ServiceInspect, TaskInspect } from '../api
 import type { Store } from '../cluster/store/index.js';
 import type { PortConfig, Service, Task } from '../cluster/store/types.js';
 import { attachAnswer } from './attach-ops.js';
-import { isTerminal, nodeMatches, taskContainerName, taskSlotName } from './orchestrator.js';
+import { isTerminal, taskContainerName, taskSlotName } from './orchestrator.js';
 import { serviceNetworkIds } from './service-spec.js';
 
 function iso(ms: number | undefined): string {
@@ -25,15 +25,12 @@ export function resolveServiceRef(services: readonly Service[], ref: string): Se
   return { error: 'not-found', message: `service ${ref} not found` };
 }
 
-/** How many tasks a service wants: its replicas, or (global) the nodes it may run on. */
-export function desiredTasks(s: Service, store: Store): number {
-  if ('replicated' in s.mode) return s.mode.replicated;
-  return store.list('node', (n) => n.status.state !== 'down' && n.availability !== 'drain' && nodeMatches(n, s.spec.constraints)).length;
-}
-
 export function serviceView(s: Service, store: Store): ServiceInspect {
   const ports = s.spec.ports.map(portView);
-  const running = store.tasks().filter((t) => t.serviceId === s.id && t.desiredState === 'running' && t.status.state === 'running').length;
+  const wanted = store.tasks().filter((t) => t.serviceId === s.id && t.desiredState === 'running');
+  const running = wanted.filter((t) => t.status.state === 'running').length;
+  // Global: the tasks the orchestrator wants running (one per node it placed on), as docker counts them.
+  const desired = 'replicated' in s.mode ? s.mode.replicated : wanted.length;
   return {
     ID: s.id,
     Version: { Index: s.meta.version },
@@ -60,7 +57,7 @@ export function serviceView(s: Service, store: Store): ServiceInspect {
         .sort(([a], [b]) => (a < b ? -1 : 1))
         .map(([NetworkID, Addr]) => ({ NetworkID, Addr })),
     },
-    ServiceStatus: { RunningTasks: running, DesiredTasks: desiredTasks(s, store) },
+    ServiceStatus: { RunningTasks: running, DesiredTasks: desired },
   };
 }
 

@@ -8,7 +8,7 @@ import type { ContainerInspect, ContainerLogs, ContainerRunRequest, ContainerSum
 import { ApiError } from '../../../shared/errors.js';
 import { runCli } from '../../../agent/cli/index.js';
 import { exitStatus } from '../../../agent/cli/exec.js';
-import { agent, fake, fakeApiSuite, type Captured, type State } from './fake-api.js';
+import { agent, agentAt, fake, fakeApiSuite, type Captured, type State } from './fake-api.js';
 
 const t = fakeApiSuite('cli endpoints', 'agent-endpoints-');
 
@@ -20,16 +20,7 @@ const DAY_MS = 24 * HOUR_MS;
 // is: its tests pin the clock at NOW_MS, so every age is exact.
 const NOW_MS = Date.parse('2025-03-04T05:06:07.890Z');
 
-/** As agent(), with Date.now() answering NOW_MS meanwhile. */
-async function agentAtNow(s: State, ...argv: string[]): Promise<Captured> {
-  const wallNow = Date.now;
-  Date.now = () => NOW_MS;
-  try {
-    return await agent(s, ...argv);
-  } finally {
-    Date.now = wallNow;
-  }
-}
+const agentAtNow = (s: State, ...argv: string[]): Promise<Captured> => agentAt(NOW_MS, s, ...argv);
 
 // Endpoint ids are 25 base36 characters, as the daemon makes them.
 function mkEndpoint(name: string, id: string, over: Partial<ContainerSummary> = {}): ContainerSummary {

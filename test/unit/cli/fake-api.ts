@@ -75,3 +75,14 @@ export async function agentWithInput(s: State, lines: string[], ...argv: string[
   });
   return { code, out, err };
 }
+
+/** As agent(), with Date.now() answering nowMs meanwhile (commands that print ages read the wall clock). */
+export async function agentAt(nowMs: number, s: State, ...argv: string[]): Promise<Captured> {
+  const wallNow = Date.now;
+  Date.now = () => nowMs;
+  try {
+    return await agent(s, ...argv);
+  } finally {
+    Date.now = wallNow;
+  }
+}

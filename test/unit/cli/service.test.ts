@@ -11,7 +11,7 @@ import { Convergence, POLL_MS, waitForConvergence, type Clock } from '../../../a
 import { streamLogs } from '../../../agent/cli/service-logs.js';
 import { goDuration } from '../../../agent/cli/service-pretty.js';
 import { portsCell } from '../../../agent/cli/service-ls.js';
-import { agent, fake, fakeApiSuite, type Captured, type State } from './fake-api.js';
+import { agent, agentAt, fake, fakeApiSuite, type Captured, type State } from './fake-api.js';
 
 const t = fakeApiSuite('cli service', 'agent-service-');
 
@@ -20,15 +20,7 @@ const t = fakeApiSuite('cli service', 'agent-service-');
 const NOW_MS = Date.parse('2025-03-04T05:06:07.890Z');
 const iso = (msBeforeNow: number): string => new Date(NOW_MS - msBeforeNow).toISOString();
 
-async function agentAtNow(s: State, ...argv: string[]): Promise<Captured> {
-  const wallNow = Date.now;
-  Date.now = () => NOW_MS;
-  try {
-    return await agent(s, ...argv);
-  } finally {
-    Date.now = wallNow;
-  }
-}
+const agentAtNow = (s: State, ...argv: string[]): Promise<Captured> => agentAt(NOW_MS, s, ...argv);
 
 type SpecOver = Partial<Omit<ServiceInspect['Spec'], 'TaskTemplate'>> & { TaskTemplate?: Partial<ServiceInspect['Spec']['TaskTemplate']> };
 
