@@ -13,7 +13,7 @@ fi
 # tool -> Debian package
 declare -A pkgs=(
   [ip]=iproute2 [tc]=iproute2 [iptables]=iptables [nft]=nftables [tcpdump]=tcpdump
-  [ping]=iputils-ping [ethtool]=ethtool [tshark]=tshark [iperf3]=iperf3 [curl]=curl [git]=git [dig]=dnsutils
+  [ping]=iputils-ping [ethtool]=ethtool [tshark]=tshark [iperf3]=iperf3 [curl]=curl [git]=git [dig]=dnsutils [python3]=python3
 )
 missing=()
 for tool in "${!pkgs[@]}"; do

@@ -156,6 +156,16 @@ export interface DatapathReport {
   networks: { networkId: string; peers: DatapathPeerReport[] }[];
   /** The data path as a whole is broken on this node (e.g. it could not start). */
   error?: string;
+  /** Ingress ports this node cannot serve (issue 10): another program holds them. */
+  portErrors?: PortErrorReport[];
+}
+
+/** One published port a node does not serve, and why. */
+export interface PortErrorReport {
+  serviceId: string;
+  /** `8080/tcp`. */
+  port: string;
+  error: string;
 }
 
 /** A peer session as `node inspect` and `network inspect` show it (`wg show`'s columns). */
@@ -273,9 +283,16 @@ export interface AttachAnswer {
   Internal: boolean;
 }
 
+/** One port of a standalone endpoint (`agent run -p 8080:80/udp`): published on all of the node's addresses. */
+export interface RunPort {
+  Protocol: 'tcp' | 'udp' | 'sctp';
+  TargetPort: number;
+  PublishedPort: number;
+}
+
 /**
  * Standalone endpoints (`agent run`, docker's standalone containers).
- * POST /containers/run {Name?, Networks, IP?, Cmd} answers {Id, Warnings}.
+ * POST /containers/run {Name?, Networks, IP?, Cmd, Ports?} answers {Id, Warnings}.
  * GET /containers/json?all=1 answers ContainerSummary[]; GET /containers/:ref/json a ContainerInspect.
  * DELETE /containers/:ref?force=1 answers {}. GET /containers/:ref/logs?offset=N answers ContainerLogs.
  * POST /networks/:ref/connect {Container?, NetNs?, Name?, IPv4Address?}; POST /networks/:ref/disconnect {Container}.
@@ -285,6 +302,8 @@ export interface ContainerRunRequest {
   Networks: string[];
   IP?: string;
   Cmd: string[];
+  /** `-p`: each published port+protocol at most once. */
+  Ports?: RunPort[];
 }
 
 export interface ContainerSummary {
@@ -300,6 +319,8 @@ export interface ContainerSummary {
   Networks: string[];
   /** Set for `network connect --netns PATH` endpoints. */
   NetNsPath?: string;
+  /** Its published ports (`agent run -p`); empty when none. */
+  Ports: RunPort[];
 }
 
 export interface ContainerNetwork {
@@ -353,6 +374,8 @@ export interface PortSpec {
   /** Absent: the leader picks one from 30000-32767, as docker. */
   PublishedPort?: number;
   PublishMode: 'ingress' | 'host';
+  /** Long form `proxy-protocol=v2` (ours, issue 10): the routing mesh sends a PROXY protocol v2 header first. tcp and ingress mode only. */
+  ProxyProtocol?: 'v2';
 }
 
 export interface RestartPolicySpec {
@@ -437,6 +460,8 @@ export interface ServiceInspect {
   };
   /** docker's ?status=true: tasks running now, and how many are wanted (replicas, or eligible nodes for global). */
   ServiceStatus: { RunningTasks: number; DesiredTasks: number };
+  /** Published ports some node cannot serve (issue 10), as the nodes last reported. */
+  PortErrors?: { NodeID: string; Hostname: string; Port: string; Error: string }[];
 }
 
 /** GET /tasks?service=REF (or ?node=REF): the tasks, newest first within each slot. */

@@ -1,5 +1,5 @@
 import type { Command } from './command.js';
-import type { ContainerSummary } from '../api/types.js';
+import type { ContainerSummary, RunPort } from '../api/types.js';
 import { wantsJson } from './format.js';
 import { quoteCommand } from './container-ref.js';
 import { shortId } from './network-ref.js';
@@ -45,6 +45,7 @@ export const ps: Command<Args> = {
               ID: id(c),
               Names: c.Name,
               Networks: c.Networks.join(','),
+              Ports: portsColumn(c.Ports ?? []),
               State: c.State,
               Status: status(c, now),
             }) + '\n',
@@ -54,8 +55,8 @@ export const ps: Command<Args> = {
     }
     ctx.out(
       formatTable([
-        ['CONTAINER ID', 'COMMAND', 'CREATED', 'STATUS', 'NETWORKS', 'NAMES'],
-        ...rows.map((c) => [id(c), JSON.stringify(cmd(c)), `${ago(now - c.CreatedMs)} ago`, status(c, now), c.Networks.join(','), c.Name]),
+        ['CONTAINER ID', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NETWORKS', 'NAMES'],
+        ...rows.map((c) => [id(c), JSON.stringify(cmd(c)), `${ago(now - c.CreatedMs)} ago`, status(c, now), portsColumn(c.Ports ?? []), c.Networks.join(','), c.Name]),
       ]),
     );
   },
@@ -64,6 +65,40 @@ export const ps: Command<Args> = {
 function status(c: ContainerSummary, now: number): string {
   if (c.State === 'running') return c.NetNsPath !== undefined ? 'Attached' : `Up ${ago(now - c.CreatedMs)}`;
   return `Exited (${c.ExitCode ?? 'unknown'})`;
+}
+
+/** The published ports' address: an endpoint's ports are published on all of the node's addresses. */
+const ALL_ADDRESSES = '0.0.0.0';
+
+/**
+ * docker's PORTS column (cli/command/formatter/container.go DisplayablePorts)
+ * for ports bound on 0.0.0.0: ordered by target, then published, then
+ * protocol; a port published as itself folds with its neighbours into a range
+ * (`0.0.0.0:80-81->80-81/tcp`); the others follow, one each
+ * (`0.0.0.0:8080->80/tcp`).
+ */
+export function portsColumn(ports: readonly RunPort[]): string {
+  const sorted = [...ports].sort((a, b) => a.TargetPort - b.TargetPort || a.PublishedPort - b.PublishedPort || (a.Protocol < b.Protocol ? -1 : a.Protocol > b.Protocol ? 1 : 0));
+  const range = (g: { first: number; last: number }) => (g.first === g.last ? `${g.first}` : `${g.first}-${g.last}`);
+  // By protocol, in the order first seen (docker's groupMapKeys); a gap ends a group.
+  const groups = new Map<string, { first: number; last: number }>();
+  const folded: string[] = [];
+  const mapped: string[] = [];
+  for (const p of sorted) {
+    if (p.PublishedPort !== p.TargetPort) {
+      mapped.push(`${ALL_ADDRESSES}:${p.PublishedPort}->${p.TargetPort}/${p.Protocol}`);
+      continue;
+    }
+    const g = groups.get(p.Protocol);
+    if (g && p.TargetPort === g.last + 1) {
+      g.last = p.TargetPort;
+      continue;
+    }
+    if (g) folded.push(`${ALL_ADDRESSES}:${range(g)}->${range(g)}/${p.Protocol}`);
+    groups.set(p.Protocol, { first: p.TargetPort, last: p.TargetPort });
+  }
+  for (const [proto, g] of groups) folded.push(`${ALL_ADDRESSES}:${range(g)}->${range(g)}/${proto}`);
+  return [...folded, ...mapped].join(', ');
 }
 
 /** docker's units.HumanDuration, roughly. */

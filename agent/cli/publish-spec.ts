@@ -9,8 +9,14 @@
 // wraps them: invalid argument "8080:abc" for "-p, --publish" flag: invalid containerPort: abc.
 // Not taken here, and said so: port ranges (8080-8081:80-81), a host IP
 // (docker refuses it too) and sctp (PortSpec has tcp and udp).
+// Ours, not docker's: the long form's `proxy-protocol=v2` (issue 10), a PROXY
+// protocol v2 header in front of each connection the routing mesh relays.
+//
+// `agent run -p` (parseRunPublish) takes the short form as `docker run` does,
+// with sctp too, but always with a published port, and no host IP: an
+// endpoint's ports are published on all of the node's addresses.
 import { isIP } from 'node:net';
-import type { PortSpec, ServiceUpdateRequest } from '../api/types.js';
+import type { PortSpec, RunPort, ServiceUpdateRequest } from '../api/types.js';
 import { UsageError } from '../../shared/errors.js';
 
 export type PortRemoval = NonNullable<ServiceUpdateRequest['PortsRm']>[number];
@@ -20,8 +26,15 @@ export const PUBLISH_FLAG = '-p, --publish';
 export const PUBLISH_RM_FLAG = '--publish-rm';
 
 const MAX_PORT = 65535;
-const LONG_FORM_RE = /\w+=\w+(,\w+=\w+)*/;
+// docker's /\w+=\w+(,\w+=\w+)*/, with '-' in keys for proxy-protocol.
+const LONG_FORM_RE = /[\w-]+=\w+(,[\w-]+=\w+)*/;
 const PROTOCOLS: readonly Protocol[] = ['tcp', 'udp'];
+const RUN_PROTOCOLS: readonly RunPort['Protocol'][] = ['tcp', 'udp', 'sctp'];
+const HOSTIP_SERVICE = 'hostip is not supported';
+const HOSTIP_RUN = 'a host IP is not supported: ports are published on all addresses';
+/** The long form's key for the PROXY protocol opt-in, and the one version it takes. */
+const PROXY_KEY = 'proxy-protocol';
+const PROXY_NEEDS = 'proxy-protocol=v2 needs a tcp port published in ingress mode';
 
 function invalid(value: string, flag: string, reason: string): UsageError {
   return new UsageError(`invalid argument "${value}" for "${flag}" flag: ${reason}`);
@@ -58,13 +71,13 @@ function protocolOf(proto: string): Protocol | undefined {
   return (PROTOCOLS as readonly string[]).includes(p) ? (p as Protocol) : undefined;
 }
 
-/** The short form's parts: published ('' when absent), target and protocol; host IPs refused. */
-function shortForm(value: string, flag: string): { published: string; target: string; proto: string } {
+/** The short form's parts: published ('' when absent), target and protocol; host IPs refused with hostIpReason. */
+function shortForm(value: string, flag: string, hostIpReason = HOSTIP_SERVICE): { published: string; target: string; proto: string } {
   const parts = value.split(':');
   if (parts.length > 2) {
     // nat's ip:published:target: docker reads the address, then refuses it for services.
     const ip = parts.slice(0, -2).join(':');
-    throw invalid(value, flag, isIP(ip.replace(/^\[(.*)\]$/, '$1')) ? 'hostip is not supported' : `invalid IP address: ${ip}`);
+    throw invalid(value, flag, isIP(ip.replace(/^\[(.*)\]$/, '$1')) ? hostIpReason : `invalid IP address: ${ip}`);
   }
   const published = parts.length === 2 ? parts[0]! : '';
   const [proto, target] = splitProtoPort(parts[parts.length - 1]!);
@@ -87,10 +100,14 @@ function longForm(value: string, flag: string, keys: readonly string[]): Map<str
   return fields;
 }
 
-/** One `-p` value as a PortSpec: ingress mode and tcp unless said otherwise; no PublishedPort when only the target is given. */
+/**
+ * One `-p` value as a PortSpec: ingress mode and tcp unless said otherwise; no
+ * PublishedPort when only the target is given. `proxy-protocol=v2` only on a
+ * tcp port in ingress mode (the leader says so too).
+ */
 export function parsePublish(value: string, flag = PUBLISH_FLAG): PortSpec {
   if (LONG_FORM_RE.test(value)) {
-    const f = longForm(value, flag, ['published', 'target', 'protocol', 'mode']);
+    const f = longForm(value, flag, ['published', 'target', 'protocol', 'mode', PROXY_KEY]);
     const spec: PortSpec = { Protocol: 'tcp', TargetPort: 0, PublishMode: 'ingress' };
     const proto = f.get('protocol');
     if (proto !== undefined) {
@@ -113,6 +130,12 @@ export function parsePublish(value: string, flag = PUBLISH_FLAG): PortSpec {
       const p = longFormPort(published);
       if ('err' in p) throw invalid(value, flag, `invalid published port (${published}): value must be an integer: ${p.err}`);
       spec.PublishedPort = p.port;
+    }
+    const proxy = f.get(PROXY_KEY);
+    if (proxy !== undefined) {
+      if (proxy !== 'v2') throw invalid(value, flag, `invalid ${PROXY_KEY} value (${proxy}): must be 'v2'`);
+      if (spec.Protocol !== 'tcp' || spec.PublishMode !== 'ingress') throw invalid(value, flag, PROXY_NEEDS);
+      spec.ProxyProtocol = proxy;
     }
     return spec;
   }
@@ -169,6 +192,29 @@ export function parsePublishRm(value: string, flag = PUBLISH_RM_FLAG): PortRemov
     const protocol = protocolOf(proto);
     if (!protocol) throw invalid(value, flag, `invalid proto: ${proto}`);
     out.Protocol = protocol;
+  }
+  return out;
+}
+
+/**
+ * `agent run -p` values (docker run's short form, `published:target[/tcp|udp|sctp]`)
+ * as the ports of a standalone endpoint: a published port is required, a host
+ * IP refused, and a published port+protocol may come once.
+ */
+export function parseRunPublish(values: readonly string[], flag = PUBLISH_FLAG): RunPort[] {
+  const out: RunPort[] = [];
+  for (const value of values) {
+    const { published, target, proto } = shortForm(value, flag, HOSTIP_RUN);
+    const t = port(target);
+    if (t === undefined) throw invalid(value, flag, `invalid containerPort: ${target}`);
+    if (published === '') throw invalid(value, flag, 'a published port is required: PUBLISHED:TARGET');
+    const p = port(published);
+    if (p === undefined) throw invalid(value, flag, `invalid hostPort: ${published}`);
+    const protocol = proto.toLowerCase();
+    if (!(RUN_PROTOCOLS as readonly string[]).includes(protocol)) throw invalid(value, flag, `invalid proto: ${proto}`);
+    const spec: RunPort = { Protocol: protocol as RunPort['Protocol'], TargetPort: t, PublishedPort: p };
+    if (out.some((o) => o.PublishedPort === p && o.Protocol === spec.Protocol)) throw invalid(value, flag, `published port ${p}/${spec.Protocol} is given twice`);
+    out.push(spec);
   }
   return out;
 }

@@ -2,6 +2,7 @@ import type { Command } from './command.js';
 import type { ContainerLogs, ContainerRunRequest } from '../api/types.js';
 import { UsageError } from '../../shared/errors.js';
 import { CMD_PARSING, commandOf, containerPath } from './container-ref.js';
+import { parseRunPublish } from './publish-spec.js';
 import { lastOf, listOf } from './swarm-flags.js';
 
 interface Args {
@@ -9,6 +10,7 @@ interface Args {
   name?: string | string[];
   network?: string | string[];
   ip?: string | string[];
+  publish?: string | string[];
   cmd?: (string | number)[];
   '--'?: (string | number)[];
 }
@@ -32,13 +34,21 @@ export const run: Command<Args> = {
       .option('name', { type: 'string', describe: 'Assign a name to the endpoint' })
       .option('network', { type: 'string', describe: 'Connect the endpoint to an attachable overlay network (repeatable)' })
       .option('ip', { type: 'string', describe: 'IPv4 address on the (first) network, e.g. 10.0.9.22' })
+      .option('publish', { alias: 'p', type: 'string', describe: 'Publish a port on all of the node\'s addresses: PUBLISHED:TARGET[/tcp|udp|sctp] (repeatable)' })
       .positional('cmd', { type: 'string', array: true, describe: 'The command and its arguments (after --)' }),
   async run(args, ctx) {
     const cmd = commandOf(args);
     if (cmd.length === 0) throw new UsageError('run: a command is required, e.g. agent run --network NET -- sleep 600');
     const name = lastOf(args.name);
     const ip = lastOf(args.ip);
-    const req: ContainerRunRequest = { Networks: listOf(args.network), Cmd: cmd, ...(name !== undefined ? { Name: name } : {}), ...(ip !== undefined ? { IP: ip } : {}) };
+    const ports = parseRunPublish(listOf(args.publish));
+    const req: ContainerRunRequest = {
+      Networks: listOf(args.network),
+      Cmd: cmd,
+      ...(name !== undefined ? { Name: name } : {}),
+      ...(ip !== undefined ? { IP: ip } : {}),
+      ...(ports.length > 0 ? { Ports: ports } : {}),
+    };
     const client = ctx.client();
     const { Id } = await client.post<{ Id: string }>('/containers/run', req);
     if (args.detach) return void ctx.out(`${Id}\n`);

@@ -76,6 +76,8 @@ export function prettyService(s: ServiceInspect, networkName: (target: string) =
     out += 'Ports:\n';
     for (const p of ports) {
       out += ` PublishedPort = ${p.PublishedPort ?? 0}\n  Protocol = ${p.Protocol}\n  TargetPort = ${p.TargetPort}\n  PublishMode = ${p.PublishMode}\n`;
+      // Ours (issue 10), after docker's four lines.
+      if (p.ProxyProtocol !== undefined) out += `  ProxyProtocol = ${p.ProxyProtocol}\n`;
     }
   }
   return out;

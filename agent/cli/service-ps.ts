@@ -86,6 +86,8 @@ export const servicePs: Subcommand<Args> = {
           return [l.ID, name, l.Command, l.Node, l.DesiredState, l.CurrentState, l.Error, l.Ports];
         });
         ctx.out(formatTable([['ID', 'NAME', 'COMMAND', 'NODE', 'DESIRED STATE', 'CURRENT STATE', 'ERROR', 'PORTS'], ...cells]));
+        // A published port a node cannot serve is no task's, yet the service's: said under its tasks.
+        for (const s of found) for (const e of s.PortErrors ?? []) ctx.out(`${s.Spec.Name}: node ${e.Hostname || e.NodeID}: ${e.Error}\n`);
       }
     }
     if (notFound.length > 0) throw new Error(notFound.join('; '));

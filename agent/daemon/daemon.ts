@@ -1,8 +1,8 @@
 // `agent daemon`: the long-running process on every node. It owns the state
 // dir, serves the local API, and runs the control plane (swarm-node.ts), the
 // data plane (datapath/), the endpoints and tasks of this node (endpoint/),
-// and discovery: the service records, the DNS resolver and the VIP rules
-// (discovery/).
+// discovery: the service records, the DNS resolver and the VIP rules
+// (discovery/), and the routing mesh: published ports on every node (mesh/).
 import { mkdirSync, chmodSync, readFileSync } from 'node:fs';
 import { hostname, platform, arch } from 'node:os';
 import { ApiServer, Text } from '../api/server.js';
@@ -43,6 +43,10 @@ import { DNS_PORT, parseResolvConf, resolvConfFor, type ResolvConf } from '../di
 import { hostNftRunner, VipBalancer } from '../discovery/vip-balancer.js';
 import { taskLogs } from '../endpoint/task-logs.js';
 import type { DatapathReport } from '../api/types.js';
+import type { IngressAssignment } from '../swarm/service-views.js';
+import { PortHolder } from '../mesh/port-holder.js';
+import { RoutingMesh, meshSandbox } from '../mesh/routing-mesh.js';
+import { oneLine } from '../../shared/errors.js';
 
 /** How often the daemon lines the data plane up with the swarm membership and the gossip plane. */
 const SYNC_MS = 250;
@@ -89,6 +93,11 @@ export class Daemon {
   #assignedTasks: AssignedTask[] | undefined;
   /** VNIs the secure plane was given keys for. */
   #keyed = new Set<number>();
+  readonly #ports: PortHolder;
+  readonly #mesh: RoutingMesh;
+  /** The routing mesh as the assignment says (undefined: no ingress network, or not in a swarm). */
+  #ingress: IngressAssignment | undefined;
+  #ingressError = '';
 
   constructor(opts: DaemonOptions) {
     this.#opts = opts;
@@ -96,9 +105,24 @@ export class Daemon {
     const plumbing = new HostPlumbing();
     this.#data = new DataPlane({ udp: udpTransport(), plumbing, namePrefix: opts.namePrefix, log: opts.log.with({ plane: 'data' }) });
     this.#bridges = new LocalNetworks({ stateDir: opts.stateDir, io: diskSecretFiles(), plumbing, rand: cryptoRand(), clock });
+    const meshLog = opts.log.with({ plane: 'mesh' });
+    this.#ports = new PortHolder({ log: meshLog });
+    this.#mesh = new RoutingMesh({
+      view: { records: (nid) => this.#records.records(nid), networkId: (name) => this.#records.networkId(name) },
+      sandbox: () => meshSandbox(this.#endpoints.ingress),
+      services: () => this.#ingress?.services ?? [],
+      local: () => this.#endpoints.localPorts(),
+      holder: this.#ports,
+      run: hostNftRunner(),
+      clock,
+      log: meshLog,
+    });
     this.#records = new ServiceRecords({
       networkIdOf: (name) => this.#endpoints.records.flatMap((r) => r.networks).find((n) => n.name === name)?.networkId,
-      onChange: () => this.#balancer.changed(),
+      onChange: () => {
+        this.#balancer.changed();
+        this.#mesh.changed();
+      },
     });
     this.#balancer = new VipBalancer({
       view: this.#records,
@@ -110,7 +134,11 @@ export class Daemon {
     this.#endpoints = new EndpointManager({
       discovery: this.#records,
       resolvConf: (gateway) => resolvConfFor(gateway, this.#hostResolv().search),
-      onChange: () => this.#balancer.changed(),
+      onChange: () => {
+        this.#balancer.changed();
+        this.#mesh.changed();
+      },
+      ports: this.#ports,
       gwbridge: () => {
         const b = this.#bridges.byName(GWBRIDGE);
         return b ? { device: b.device, ...bridgeFlags(b) } : undefined;
@@ -145,7 +173,9 @@ export class Daemon {
       onAssignment: (a) => {
         this.#secureFrom(a);
         this.#assignedTasks = a ? (a.tasks ?? []) : undefined;
+        this.#ingress = a?.ingress;
         this.#applyTasks();
+        this.#mesh.changed();
       },
       onRequest: (method, args) => {
         if (method === 'logs') return taskLogs(this.#endpoints, args);
@@ -245,6 +275,22 @@ export class Daemon {
         this.#opts.log.error('restoring endpoints failed', { error: (e as Error).message });
       }
       this.#applyTasks();
+    }
+    if (this.#restored) await this.#syncIngress();
+  }
+
+  /** The ingress sandbox follows the assignment (made once the data path runs; a failure is tried again next sync). */
+  async #syncIngress(): Promise<void> {
+    const want = this.#data.running ? this.#ingress?.network : undefined;
+    const have = this.#endpoints.ingress?.networks[0];
+    if (want === undefined ? have === undefined : have !== undefined && have.networkId === want.NetworkID && have.address === want.Address && have.vni === want.VNI) return;
+    try {
+      await this.#endpoints.setIngress(want);
+      this.#ingressError = '';
+    } catch (e) {
+      const msg = oneLine(e);
+      if (msg !== this.#ingressError) this.#opts.log.error('ingress sandbox', { error: msg });
+      this.#ingressError = msg;
     }
   }
 
@@ -347,8 +393,11 @@ export class Daemon {
     const a = this.#swarm.assignment;
     const sp = this.#data.secure;
     const nets = this.#data.sealedNetworks();
-    if (nets.length === 0) return this.#dataError ? { networks: [], error: this.#dataError } : undefined;
+    const portErrors = this.#mesh.errors.map((e) => ({ serviceId: e.serviceId, port: e.port, error: e.error }));
+    const more = portErrors.length > 0 ? { portErrors } : {};
+    if (nets.length === 0) return this.#dataError ? { networks: [], error: this.#dataError, ...more } : portErrors.length > 0 ? { networks: [], ...more } : undefined;
     return {
+      ...more,
       networks: nets.map(({ nid, vni }) => {
         const hasKey = a?.dataKeys.some((k) => k.vni === vni && k.keys.length > 0) ?? false;
         const sessions = sp?.status(vni) ?? [];
@@ -370,6 +419,8 @@ export class Daemon {
     // Tasks keep running (live restore): only the watching stops.
     this.#tasks.stop();
     this.#balancer.close();
+    await this.#mesh.close();
+    await this.#ports.close();
     this.#syncTimer?.cancel();
     await this.#syncing;
     this.#syncTimer?.cancel();

@@ -3,16 +3,26 @@
 // checked here; control-plane errors become one-line API errors.
 import { ApiError } from '../../shared/errors.js';
 import type { ApiServer, Request } from '../api/server.js';
-import type { ContainerLogs } from '../api/types.js';
-import { arrayOf, nonEmpty, obj, opt, str } from '../cluster/store/validate.js';
+import type { ContainerLogs, RunPort } from '../api/types.js';
+import { arrayOf, FieldError, nonEmpty, obj, oneOf, opt, str, type Check } from '../cluster/store/validate.js';
 import type { EndpointManager } from '../endpoint/endpoint-manager.js';
+import { portNumber } from '../endpoint/endpoint-state.js';
 import { inspectView, summaryView } from '../endpoint/endpoint-views.js';
 import { readLogChunk } from '../endpoint/task-logs.js';
 import { body } from './request-body.js';
 import { api } from './swarm-routes.js';
 
+const runPort = obj({ Protocol: oneOf('tcp', 'udp', 'sctp'), TargetPort: portNumber, PublishedPort: portNumber });
+/** `agent run -p`: each published port+protocol once (one node address space, one owner). */
+const runPorts: Check<RunPort[]> = (v, path) => {
+  const ports = arrayOf(runPort)(v, path);
+  ports.forEach((p, i) => {
+    if (ports.findIndex((q) => q.PublishedPort === p.PublishedPort && q.Protocol === p.Protocol) < i) throw new FieldError(`${path}[${i}]: published port ${p.PublishedPort}/${p.Protocol} is given twice`);
+  });
+  return ports;
+};
 
-const runBody = obj({ Name: opt(nonEmpty), Networks: arrayOf(nonEmpty), IP: opt(nonEmpty), Cmd: arrayOf(str) });
+const runBody = obj({ Name: opt(nonEmpty), Networks: arrayOf(nonEmpty), IP: opt(nonEmpty), Cmd: arrayOf(str), Ports: opt(runPorts) });
 const connectBody = obj({ Container: opt(nonEmpty), NetNs: opt(nonEmpty), Name: opt(nonEmpty), IPv4Address: opt(nonEmpty) });
 const disconnectBody = obj({ Container: nonEmpty });
 

@@ -194,13 +194,14 @@ export class FakePlumbing implements Plumbing {
     this.#dropName(ref.netns);
   }
 
-  async createEndpoint(netns: string): Promise<void> {
+  async createEndpoint(netns: string, opts: { forwarding?: boolean } = {}): Promise<void> {
     this.#begin('createEndpoint', netns, netns);
-    plan.createEndpointPlan(netns);
+    plan.createEndpointPlan(netns, opts);
     this.#dropName(netns);
     const ns = new Ns(netns);
     ns.ipv6 = false;
     ns.links.set('lo', { name: 'lo', kind: 'loopback', mtu: 65_536, up: true, addrs: ['127.0.0.1/8'] });
+    ns.ipForward = opts.forwarding === true;
     this.#named.set(netns, ns);
   }
 

@@ -75,8 +75,8 @@ export class HostPlumbing implements Plumbing {
     await this.#steps(what, deleteNetnsPlan(ref.netns, links));
   }
 
-  async createEndpoint(netns: string): Promise<void> {
-    const steps = createEndpointPlan(netns);
+  async createEndpoint(netns: string, opts: { forwarding?: boolean } = {}): Promise<void> {
+    const steps = createEndpointPlan(netns, opts);
     await this.#attempt(`createEndpoint ${netns}`, steps, deleteEndpointPlan(netns, []));
   }
 

@@ -233,9 +233,11 @@ export function deleteNetnsPlan(netns: string, links: readonly string[]): Step[]
 
 // --- endpoint netns ---
 
-export function createEndpointPlan(netns: string): Step[] {
+export function createEndpointPlan(netns: string, opts: { forwarding?: boolean } = {}): Step[] {
   checkNetns('netns', netns);
-  return [freshNetns(netns), noIPv6(netns), { argv: ip(netns, 'link', 'set', 'lo', 'up') }];
+  const steps: Step[] = [freshNetns(netns), noIPv6(netns), { argv: ip(netns, 'link', 'set', 'lo', 'up') }];
+  if (opts.forwarding) steps.push({ argv: ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'], netns });
+  return steps;
 }
 
 /** The endpoint's links (parseLinkNames), so deleteEndpointPlan can delete them before the netns. */

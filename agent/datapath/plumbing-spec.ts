@@ -162,8 +162,8 @@ export interface Plumbing {
   sandboxReady(spec: SandboxSpec): Promise<boolean>;
   /** Deletes the host end of the pipe, every link in the sandbox (endpoints' interfaces on it go at once) and the netns. Only netns and hostLink are read. */
   deleteSandbox(ref: SandboxRef | SandboxSpec): Promise<void>;
-  /** A netns with lo up and IPv6 off. */
-  createEndpoint(netns: string): Promise<void>;
+  /** A netns with lo up and IPv6 off; with forwarding, it routes between its interfaces (the ingress sandbox). */
+  createEndpoint(netns: string, opts?: { forwarding?: boolean }): Promise<void>;
   /** Deletes every link in it (so their peers go at once) and the netns. */
   deleteEndpoint(netns: string): Promise<void>;
   /** Names a netns another runtime made (a path such as /var/run/docker/netns/X or /proc/PID/ns/net) as `netns`. */

@@ -99,6 +99,7 @@ async function swarmDemo(bed: TestBed, agents: AgentProcess[], out: (t: string) 
   if (rest.length > 1) await overlayDemo(rest[0]!, rest[1]!, out);
   await serviceDemo(m, out);
   await discoveryDemo(m, agents, out);
+  await meshDemo(bed, m, out);
   if (rest.length > 1) {
     const wrong = workerToken.slice(0, -5) + (workerToken.endsWith('00000') ? '11111' : '00000');
     out('\nA token with a wrong secret is refused, and nothing is half-joined:\n');
@@ -167,6 +168,40 @@ async function discoveryDemo(m: AgentProcess, agents: readonly AgentProcess[], o
     await show(host, ['exec', c, '--', node, '-e', get], out, true);
   }
   await show(m, ['service', 'rm', 'demo-api', 'demo-client'], out);
+}
+
+/**
+ * The routing mesh: a published port answers on every host, the ones
+ * without a task too, and reaches the tasks on the others; curl through
+ * each host's address from the host next to it.
+ */
+async function meshDemo(bed: TestBed, m: AgentProcess, out: (t: string) => void): Promise<void> {
+  const node = nodeForDemo();
+  if (!node) {
+    out('\nThe routing mesh needs a small HTTP server to show; this demo runs without Node, so it is skipped here (agent demo on Node shows it).\n');
+    return;
+  }
+  const replicas = Math.min(2, bed.hosts.length);
+  out(`\nThe routing mesh: demo-pub publishes 8080 -> 80. Every host answers on 8080, the ones without a task too; each new connection\ngoes to one of the ${replicas} tasks on any host (the ingress network and a sandbox per host carry it).\n`);
+  const server = [node, '-e', "require('http').createServer((q, s) => s.end(process.env.HOSTNAME + '\\n')).listen(80)"];
+  await show(m, ['service', 'create', '-d', '--name', 'demo-pub', '--replicas', String(replicas), '-p', '8080:80', '--', ...server], out);
+  await runningTasks(m, 'demo-pub', replicas);
+  await show(m, ['service', 'ps', 'demo-pub'], out);
+  const rows: string[][] = [['CURL FROM', 'TO', 'ANSWERED BY (3 requests, each a new connection)']];
+  for (const [i, h] of bed.hosts.entries()) {
+    const from = bed.hosts[(i + 1) % bed.hosts.length]!;
+    const answers: string[] = [];
+    const end = performance.now() + 10_000;
+    while (answers.length < 3 && performance.now() < end) {
+      const r = await bed.exec(from, ['curl', '-s', '--max-time', '2', `http://${h.ip}:8080/`], { allowFail: true });
+      // demo-pub.2.<task id> -> demo-pub.2: which slot answered.
+      if (r.code === 0 && r.stdout.trim() !== '') answers.push(r.stdout.trim().split('.').slice(0, 2).join('.'));
+      else await new Promise<void>((r2) => setTimeout(r2, 200));
+    }
+    rows.push([from.name, `${h.name} ${h.ip}:8080`, answers.length > 0 ? answers.join(', ') : 'no answer']);
+  }
+  out('\n' + table(rows));
+  await show(m, ['service', 'rm', 'demo-pub'], out);
 }
 
 /** Endpoints on two hosts talk over an overlay: addresses from the managers, frames as VXLAN through the agents. */
@@ -248,7 +283,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
         'host reach each other as VXLAN through the agents, and encrypted overlays (WireGuard-like sessions, AES-256-GCM, keys\n' +
         'rotated by the managers and handed only to nodes with endpoints on the network), and services (replicated and global tasks\n' +
         'the leader places, scales, restarts and rolls over, each a process in its own namespace), found by name through the agent\'s\n' +
-        'resolver and reached through a VIP spread over their tasks. Next: the routing mesh.\n',
+        'resolver and reached through a VIP spread over their tasks, and the routing mesh (published ports answer on every host and\n' +
+        'reach a task on any; host mode, PROXY protocol v2, agent run -p with TCP, UDP and SCTP). Next: installing and observing it.\n',
     );
     if (opts.keep) {
       out(`\nThe cluster is up. Try: agent -H unix://${agents[0]!.socket} info\nPress Ctrl-C to tear it down.\n`);

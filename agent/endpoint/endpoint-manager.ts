@@ -9,7 +9,7 @@ import { basename } from 'node:path';
 import type { Clock } from '../../shared/clock.js';
 import { ApiError, UsageError } from '../../shared/errors.js';
 import type { Rand } from '../../shared/rand.js';
-import type { AttachAnswer } from '../api/types.js';
+import type { AttachAnswer, RunPort } from '../api/types.js';
 import { encodeBase36 } from '../cluster/ca/base36.js';
 import type { SecretFileIo } from '../cluster/ca/secret-file.js';
 import type { Logger } from '../daemon/log.js';
@@ -23,6 +23,8 @@ import { findExecutable, type ProcessRunner } from './endpoint-process.js';
 import { trimLog } from './task-logs.js';
 import { loadEndpoints, saveEndpoints, type EndpointNet, type EndpointRecord } from './endpoint-state.js';
 import { join } from 'node:path';
+import type { HostPort } from '../mesh/mesh-rules.js';
+import { PortInUseError, SctpUnsupportedError, type PortClaim } from '../mesh/port-holder.js';
 import { mkdirSync, rmSync } from 'node:fs';
 
 /** docker's container name rule (daemon/names.go). */
@@ -62,18 +64,31 @@ export interface EndpointManagerOptions {
   discovery?: { publish(nid: string, endpointId: string, r: ServiceRecord): void; unpublish(nid: string, endpointId: string): void };
   /** The resolv.conf of an endpoint whose gwbridge gateway is `gateway` (the agent's resolver listens there). */
   resolvConf?(gateway: string): string;
-  /** After any change of the endpoints (records saved): the VIP rules follow. */
+  /** After any change of the endpoints (records saved): the VIP rules and the routing mesh follow. */
   onChange?(): void;
+  /** Published ports (issue 10): held on the node while their endpoint lives (port-holder.ts). */
+  ports?: PortClaims;
   clock: Clock;
   rand: Rand;
   log: Logger;
 }
+
+/** The part of the PortHolder the endpoints use: owner = endpoint id. */
+export interface PortClaims {
+  claim(owner: string, claims: readonly PortClaim[]): Promise<void>;
+  release(owner: string): Promise<void>;
+}
+
+/** docker's message when a task's host-mode port is taken on its node. */
+export const HOST_PORT_IN_USE = 'host-mode port already in use on this node';
 
 export interface RunRequest {
   Name?: string;
   Networks: string[];
   IP?: string;
   Cmd: string[];
+  /** `-p` (issue 10), checked by the route: kept on the record for the port rules. */
+  Ports?: RunPort[];
 }
 
 export class EndpointManager {
@@ -82,6 +97,8 @@ export class EndpointManager {
   #pipes: Record<string, number> = {};
   #busy: Promise<unknown> = Promise.resolve();
   #gw: { subnet: string; gateway: string } | undefined;
+  /** The routing mesh's sandbox (issue 10): on gwbridge and on the ingress network, no process. */
+  #ingress: EndpointRecord | undefined;
 
   /** Forget the gwbridge's addresses (its network was removed or remade). */
   forgetGwbridge(): void {
@@ -104,6 +121,7 @@ export class EndpointManager {
   load(): void {
     const f = loadEndpoints(this.#o.stateDir, this.#o.io);
     this.#records = f.endpoints;
+    this.#ingress = f.ingress;
     this.#pipes = f.pipes;
     this.#o.data.adoptPipes(f.pipes);
   }
@@ -113,7 +131,8 @@ export class EndpointManager {
     return this.#serial(async () => {
       const m = this.#o.swarm().membership;
       const keep = new Set<number>();
-      for (const r of this.#records) {
+      for (const r of this.#ingress ? [...this.#records, this.#ingress] : this.#records) {
+        if (r.ports?.length) await this.#claim(r).catch((e: unknown) => this.#o.log.warn('published port not held again', { endpoint: r.name, error: (e as Error).message }));
         for (const n of r.networks) {
           await this.#o.data.useNetwork({ nid: n.networkId, vni: n.vni, mtu: n.mtu, encrypted: n.encrypted === true }, r.id);
           if (!(await this.#o.plumbing.hasLink(sandboxNetns(this.#o.namePrefix, n.vni), n.sandboxLink))) await this.#addIface(r, n);
@@ -132,7 +151,8 @@ export class EndpointManager {
   async #sweepUnrecorded(keepVnis: ReadonlySet<number>): Promise<void> {
     const p = this.#o.namePrefix;
     const have = await this.#o.plumbing.list({ netnsPrefix: `${p}-`, linkPrefix: 'ag-' });
-    const known = new Set(this.#records.map((r) => r.netns));
+    const mine = this.#ingress ? [...this.#records, this.#ingress] : this.#records;
+    const known = new Set(mine.map((r) => r.netns));
     for (const ns of have.netns) {
       const rest = ns.slice(p.length + 1);
       if (known.has(ns)) continue;
@@ -145,7 +165,7 @@ export class EndpointManager {
       else continue;
       this.#o.log.info('removed plumbing no record names', { netns: ns });
     }
-    const gwLinks = new Set(this.#records.flatMap((r) => (r.gw ? [r.gw.hostLink] : [])));
+    const gwLinks = new Set(mine.flatMap((r) => (r.gw ? [r.gw.hostLink] : [])));
     for (const l of have.links) {
       if (!/^ag-g[0-9a-z]{10}$/.test(l) || gwLinks.has(l)) continue;
       await this.#o.plumbing.removeGwIface({ hostLink: l });
@@ -162,6 +182,7 @@ export class EndpointManager {
       const name = this.#checkName(req.Name ?? id.slice(0, 12));
       if (req.IP !== undefined && req.Networks.length === 0) throw new UsageError('--ip: needs a --network to take the address on');
       const r: EndpointRecord = { id, name, netns: `${this.#o.namePrefix}-e${id.slice(0, 12)}`, command: [...req.Cmd], createdAtMs: Math.floor(this.#o.clock.wallMs()), networks: [] };
+      if (req.Ports !== undefined && req.Ports.length > 0) r.ports = req.Ports.map((p) => ({ protocol: p.Protocol, target: p.TargetPort, published: p.PublishedPort }));
       await this.#build(r, req.Networks, req.IP);
       try {
         const dir = join(this.#o.stateDir, 'endpoints');
@@ -290,7 +311,13 @@ export class EndpointManager {
         networks: [],
         task: { serviceId: t.serviceId, serviceName: t.serviceName, ...(t.slot !== undefined ? { slot: t.slot } : {}) },
         env: [...t.env],
+        ...(t.hostPorts?.length ? { ports: t.hostPorts.map((p) => ({ protocol: p.protocol, target: p.target, published: p.published })) } : {}),
       };
+      try {
+        await this.#claim(r);
+      } catch (e) {
+        throw new TaskStartError(e instanceof PortInUseError ? HOST_PORT_IN_USE : `starting task failed: ${(e as Error).message}`);
+      }
       try {
         await this.#o.plumbing.createEndpoint(r.netns);
         await this.#addGateway(r);
@@ -346,6 +373,71 @@ export class EndpointManager {
     while (this.status(r).running && this.#o.clock.nowMs() < deadline) await new Promise<void>((res) => this.#o.clock.after(50, res));
   }
 
+  // ---- the routing mesh (issue 10) ---------------------------------------------------------
+
+  /** The ingress sandbox, once made. */
+  get ingress(): EndpointRecord | undefined {
+    return this.#ingress;
+  }
+
+  /**
+   * The ingress sandbox as the assignment says: a netns on the gwbridge and
+   * on the ingress network with this node's load-balancer address, routing
+   * between the two; remade when the network or the address changes, gone
+   * when there is none. It publishes no name (it is no service's).
+   */
+  setIngress(a: AttachAnswer | undefined): Promise<void> {
+    return this.#serial(async () => {
+      const cur = this.#ingress;
+      const n = cur?.networks[0];
+      if (a && n && n.networkId === a.NetworkID && n.address === a.Address && n.vni === a.VNI) return;
+      if (!a && !cur) return;
+      if (cur) {
+        await this.#teardown(cur);
+        this.#ingress = undefined;
+        this.#save();
+        this.#o.log.info('ingress sandbox removed', { netns: cur.netns });
+      }
+      if (!a) return;
+      const id = encodeBase36(this.#o.rand.bytes(ID_BYTES)).slice(0, 25);
+      const r: EndpointRecord = { id, name: 'ingress-sbox', netns: `${this.#o.namePrefix}-e${id.slice(0, 12)}`, command: [], createdAtMs: Math.floor(this.#o.clock.wallMs()), networks: [], ingress: true };
+      try {
+        await this.#o.plumbing.createEndpoint(r.netns, { forwarding: true });
+        await this.#addGateway(r);
+        await this.#plumb(r, a);
+      } catch (e) {
+        await this.#teardown(r).catch(() => {});
+        throw e;
+      }
+      this.#ingress = r;
+      this.#save();
+      this.#o.log.info('ingress sandbox ready', { netns: r.netns, address: a.Address, network: a.Name });
+    });
+  }
+
+  /** The ports published straight to a running local endpoint (host mode, `agent run -p`). */
+  localPorts(): HostPort[] {
+    const out: HostPort[] = [];
+    for (const r of this.#records) {
+      if (!r.gw || !r.ports?.length || !this.status(r).running) continue;
+      for (const p of r.ports) out.push({ protocol: p.protocol, published: p.published, target: p.target, address: plain(r.gw.address) });
+    }
+    return out;
+  }
+
+  /** Hold the endpoint's published ports; TCP ones relay the node's own loopback connections to it. */
+  #claim(r: EndpointRecord): Promise<void> {
+    if (!r.ports?.length || !this.#o.ports) return Promise.resolve();
+    return this.#o.ports.claim(
+      r.id,
+      r.ports.map((p) => ({
+        protocol: p.protocol,
+        published: p.published,
+        ...(p.protocol === 'tcp' ? { relay: { target: () => (r.gw ? { host: plain(r.gw.address), port: p.target } : undefined), proxyHeader: false } } : {}),
+      })),
+    );
+  }
+
   // ---- reads -------------------------------------------------------------------------------
 
   find(ref: string): EndpointRecord {
@@ -373,7 +465,14 @@ export class EndpointManager {
   // ---- building and tearing down -----------------------------------------------------------
 
   async #build(r: EndpointRecord, networks: readonly string[], ip: string | undefined): Promise<void> {
-    // The managers first: a refusal (not attachable, address taken) costs no plumbing.
+    // The ports first, then the managers: a refusal (port or address taken, not attachable) costs no plumbing.
+    try {
+      await this.#claim(r);
+    } catch (e) {
+      if (e instanceof PortInUseError) throw new ApiError(`Bind for 0.0.0.0:${e.port.split('/')[0]} failed: port is already allocated`, 409);
+      if (e instanceof SctpUnsupportedError) throw new ApiError(e.message, 400);
+      throw e;
+    }
     const answers: AttachAnswer[] = [];
     try {
       for (const net of networks) {
@@ -384,6 +483,7 @@ export class EndpointManager {
       }
     } catch (e) {
       await this.#o.swarm().detach({ taskId: r.id }).catch(() => {});
+      if (r.ports?.length) await this.#o.ports?.release(r.id);
       throw e;
     }
     try {
@@ -403,7 +503,7 @@ export class EndpointManager {
     const icc = user?.icc ?? false;
     const gw = (this.#gw ??= await this.#o.plumbing.ensureGwbridge({ name: device, subnet: GWBRIDGE_SUBNET, gateway: GWBRIDGE_GATEWAY, icc, masquerade: user?.masquerade ?? true, natTable: NAT_TABLE }));
     const used: Record<string, string> = {};
-    for (const x of this.#records) if (x.gw) used[plain(x.gw.address)] = x.id;
+    for (const x of this.#ingress ? [...this.#records, this.#ingress] : this.#records) if (x.gw) used[plain(x.gw.address)] = x.id;
     const address = new AddressSpace({ subnet: gw.subnet, gateway: gw.gateway }, used).allocate(r.id);
     r.gw = { address, gateway: gw.gateway, hostLink: `ag-g${r.id.slice(0, 10)}` };
     await this.#o.plumbing.addGwIface({ bridge: device, endpointNetns: r.netns, hostLink: r.gw.hostLink, ifname: 'eth-gw', address, gateway: gw.gateway, isolated: !icc });
@@ -493,8 +593,9 @@ export class EndpointManager {
   /** Everything an endpoint holds, gone; each step tolerates what is already gone. */
   async #teardown(r: EndpointRecord): Promise<void> {
     // A task's addresses are the orchestrator's to give back, once it hears the task ended.
-    for (const n of [...r.networks]) await (r.task ? this.#unplug(r, n) : this.#detachOne(r, n));
+    for (const n of [...r.networks]) await (r.task || r.ingress ? this.#unplug(r, n) : this.#detachOne(r, n));
     if (r.gw) await this.#o.plumbing.removeGwIface({ hostLink: r.gw.hostLink });
+    if (r.ports?.length) await this.#o.ports?.release(r.id);
     if (r.external) await this.#o.plumbing.releaseNetns(r.netns);
     else {
       await this.#o.plumbing.deleteEndpoint(r.netns);
@@ -533,7 +634,7 @@ export class EndpointManager {
 
   #save(): void {
     this.#pipes = { ...this.#o.data.pipeRecord() };
-    saveEndpoints(this.#o.stateDir, { endpoints: this.#records, pipes: this.#pipes }, this.#o.io);
+    saveEndpoints(this.#o.stateDir, { endpoints: this.#records, ...(this.#ingress ? { ingress: this.#ingress } : {}), pipes: this.#pipes }, this.#o.io);
     this.#o.onChange?.();
   }
 

@@ -11,7 +11,7 @@
 import { join } from 'node:path';
 import type { SecretFileIo } from '../cluster/ca/secret-file.js';
 import { decodeCbor, encodeCanonical } from '../cluster/store/cbor.js';
-import { arrayOf, bool, FieldError, int, nonEmpty, obj, opt, recordOf, str } from '../cluster/store/validate.js';
+import { arrayOf, bool, FieldError, int, nonEmpty, obj, oneOf, opt, recordOf, str, type Check } from '../cluster/store/validate.js';
 
 export const ENDPOINTS_FILE = 'endpoints.cbor';
 const CONTEXT = 'agent/endpoints';
@@ -58,13 +58,33 @@ export interface EndpointRecord {
   task?: { serviceId: string; serviceName: string; slot?: number };
   /** KEY=VALUE the command was started with. */
   env?: string[];
+  /** `agent run -p` (issue 10): published on all of the node's addresses, each published port+protocol once. */
+  ports?: EndpointPort[];
+  /** The node's ingress sandbox (issue 10): no process, its address is the managers' (`lb:<node id>`). */
+  ingress?: boolean;
+}
+
+export interface EndpointPort {
+  protocol: 'tcp' | 'udp' | 'sctp';
+  target: number;
+  published: number;
 }
 
 export interface EndpointFile {
   endpoints: EndpointRecord[];
+  /** The routing mesh's sandbox on this node, once the managers gave it an ingress address. */
+  ingress?: EndpointRecord;
   /** Sandbox pipe index (a /30 of 169.254.64.0/18) per VNI with a local sandbox. */
   pipes: Record<string, number>;
 }
+
+const MAX_PORT = 65535;
+/** A port number 1-65535 (the local API checks `agent run -p` with it too). */
+export const portNumber: Check<number> = (v, path) => {
+  const n = int(1)(v, path);
+  if (n > MAX_PORT) throw new FieldError(`${path}: expected a port 1-${MAX_PORT}, got number ${n}`);
+  return n;
+};
 
 const net = obj({
   networkId: nonEmpty,
@@ -81,22 +101,25 @@ const net = obj({
   vip: opt(nonEmpty),
 });
 
+const record = obj({
+  id: nonEmpty,
+  name: nonEmpty,
+  netns: nonEmpty,
+  external: opt(nonEmpty),
+  command: arrayOf(str),
+  pid: opt(int(1)),
+  createdAtMs: int(0),
+  networks: arrayOf(net),
+  gw: opt(obj({ address: nonEmpty, gateway: nonEmpty, hostLink: nonEmpty })),
+  task: opt(obj({ serviceId: nonEmpty, serviceName: nonEmpty, slot: opt(int(1)) })),
+  env: opt(arrayOf(str)),
+  ports: opt(arrayOf(obj({ protocol: oneOf('tcp', 'udp', 'sctp'), target: portNumber, published: portNumber }))),
+  ingress: opt(bool),
+});
+
 const check = obj({
-  endpoints: arrayOf(
-    obj({
-      id: nonEmpty,
-      name: nonEmpty,
-      netns: nonEmpty,
-      external: opt(nonEmpty),
-      command: arrayOf(str),
-      pid: opt(int(1)),
-      createdAtMs: int(0),
-      networks: arrayOf(net),
-      gw: opt(obj({ address: nonEmpty, gateway: nonEmpty, hostLink: nonEmpty })),
-      task: opt(obj({ serviceId: nonEmpty, serviceName: nonEmpty, slot: opt(int(1)) })),
-      env: opt(arrayOf(str)),
-    }),
-  ),
+  endpoints: arrayOf(record),
+  ingress: opt(record),
   pipes: recordOf(int(0)),
 });
 

@@ -12,6 +12,7 @@ export function summaryView(r: EndpointRecord, st: { running: boolean; exitCode:
     State: st.running ? 'running' : 'exited',
     ExitCode: st.exitCode,
     Networks: r.networks.map((n) => n.name),
+    Ports: (r.ports ?? []).map((p) => ({ Protocol: p.protocol, TargetPort: p.target, PublishedPort: p.published })),
     ...(r.external !== undefined ? { NetNsPath: r.external } : {}),
   };
 }

@@ -4,12 +4,15 @@
 // sandbox (published ports to a task on any node, masqueraded so the task
 // answers the sandbox). Each replaces table `ip agent_mesh` whole, in one
 // `nft -f` (declare, delete, define: atomic and idempotent, as vip-rules.ts).
-// Not wired into the daemon yet.
+// The node's loopback is left to the agent's port holders (port-holder.ts):
+// a DNAT of 127.0.0.1 to another host's address would be dropped as martian.
 import { parseIPv4 } from '../swarm/cidr.js';
 
 export const MESH_TABLE = 'agent_mesh';
 
 export type Protocol = 'tcp' | 'udp';
+/** Standalone endpoints publish SCTP too (`agent run -p 8080:80/sctp`). */
+export type HostProtocol = Protocol | 'sctp';
 
 /** A port published through the mesh, with the ingress addresses of the service's running tasks. */
 export interface IngressPort {
@@ -22,7 +25,7 @@ export interface IngressPort {
 
 /** A host-mode port on this node: straight to the local task's gwbridge address. */
 export interface HostPort {
-  protocol: Protocol;
+  protocol: HostProtocol;
   published: number;
   target: number;
   /** The task's address on the gwbridge (plain IPv4). */
@@ -44,7 +47,7 @@ function checkIfname(name: string): string {
   return name;
 }
 
-const byPort = <T extends { protocol: Protocol; published: number }>(a: T, b: T): number => a.published - b.published || (a.protocol < b.protocol ? -1 : a.protocol > b.protocol ? 1 : 0);
+const byPort = <T extends { protocol: HostProtocol; published: number }>(a: T, b: T): number => a.published - b.published || (a.protocol < b.protocol ? -1 : a.protocol > b.protocol ? 1 : 0);
 
 function table(chains: string[]): string {
   return [`table ip ${MESH_TABLE} {}`, `delete table ip ${MESH_TABLE}`, `table ip ${MESH_TABLE} {`, ...chains, '}', ''].join('\n');
@@ -64,11 +67,11 @@ export function hostScript(o: { sandboxAddress: string; ingress: readonly { prot
   const sandbox = checkIp('sandbox address', o.sandboxAddress);
   const rules: string[] = [];
   const seen = new Set<string>();
-  const add = (protocol: Protocol, published: number, to: string) => {
+  const add = (protocol: HostProtocol, published: number, to: string) => {
     const key = `${protocol}/${published}`;
     if (seen.has(key)) throw new RangeError(`hostScript: ${key} is published twice on this node`);
     seen.add(key);
-    rules.push(`fib daddr type local ${protocol} dport ${checkPort('published port', published)} dnat to ${to}`);
+    rules.push(`fib daddr type local ip daddr != 127.0.0.0/8 ${protocol} dport ${checkPort('published port', published)} dnat to ${to}`);
   };
   for (const p of [...o.ingress].sort(byPort)) add(p.protocol, p.published, `${sandbox}:${p.published}`);
   for (const p of [...o.host].sort(byPort)) add(p.protocol, p.published, `${checkIp('task address', p.address)}:${checkPort('target port', p.target)}`);

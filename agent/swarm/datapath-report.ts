@@ -59,7 +59,19 @@ export function parseDatapathReport(v: unknown, path = 'datapath'): DatapathRepo
     return { networkId: nonEmpty(n['networkId'], `${p}.networkId`), peers: list(n['peers'], `${p}.peers`, MAX_REPORT_PEERS).map((y, j) => peer(y, `${p}.peers[${j}]`)) };
   });
   const error = m['error'];
-  return error === undefined || error === null ? { networks } : { networks, error: cut(str(error, `${path}.error`)) };
+  const pe = m['portErrors'];
+  const portErrors =
+    pe === undefined || pe === null
+      ? []
+      : list(pe, `${path}.portErrors`, MAX_REPORT_PEERS).map((x, i) => {
+          const e = plain(x, `${path}.portErrors[${i}]`);
+          return { serviceId: nonEmpty(e['serviceId'], `${path}.portErrors[${i}].serviceId`), port: nonEmpty(e['port'], `${path}.portErrors[${i}].port`), error: cut(str(e['error'], `${path}.portErrors[${i}].error`)) };
+        });
+  return {
+    networks,
+    ...(error === undefined || error === null ? {} : { error: cut(str(error, `${path}.error`)) }),
+    ...(portErrors.length > 0 ? { portErrors } : {}),
+  };
 }
 
 /**

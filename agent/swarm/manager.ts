@@ -26,7 +26,7 @@ import { GOSSIP_KEY_SCHEDULE, gossipKeys } from './gossip-keys.js';
 import { DATA_KEY_SCHEDULE, dataAssignment, type DataPeer, type NetworkDataKeys } from './data-keys.js';
 import { KeyRotator } from './key-rotator.js';
 import { OrchestratorLoop } from './orchestrator-loop.js';
-import { assignedTasks, type AssignedTask } from './service-views.js';
+import { assignedTasks, ingressAssignment, type AssignedTask, type IngressAssignment } from './service-views.js';
 import { denied, NO_LEADER_MESSAGE, noLeader } from './errors.js';
 import { CLUSTER_ID_KEY, LeaderOps, LeadershipMovedError, TOKENS_ID } from './leader-ops.js';
 import type { LocalSwarmState } from './local-state.js';
@@ -56,6 +56,8 @@ export interface Assignment {
   peers: DataPeer[];
   /** The service tasks this node should run now (service-views.ts); absent from an older leader's: read as []. */
   tasks: AssignedTask[];
+  /** The routing mesh on this node (issue 10): absent while there is no ingress network or no address for it. */
+  ingress?: IngressAssignment;
 }
 
 export interface ManagerOptions {
@@ -307,6 +309,7 @@ export class Manager {
     const n = store.get('node', nodeId);
     const c = store.get('cluster', CLUSTER_ID_KEY);
     if (!n || !c) return undefined;
+    const ingress = ingressAssignment(store, nodeId);
     return {
       role: n.role,
       availability: n.availability,
@@ -317,6 +320,7 @@ export class Manager {
       gossipKeys: gossipKeys(store).map((k) => ({ generation: k.generation, key: k.key })),
       ...dataAssignment(store, nodeId),
       tasks: assignedTasks(store, nodeId),
+      ...(ingress ? { ingress } : {}),
     };
   }
 

@@ -6,7 +6,7 @@ import { invalid } from './errors.js';
 import type { LeaderOps } from './leader-ops.js';
 import type { NetworkCreateRequest, ServiceCreateRequest, ServiceUpdateRequest } from '../api/types.js';
 
-const portSpec = obj({ Protocol: oneOf('tcp', 'udp'), TargetPort: int(1), PublishedPort: opt(int(1)), PublishMode: oneOf('ingress', 'host') });
+const portSpec = obj({ Protocol: oneOf('tcp', 'udp'), TargetPort: int(1), PublishedPort: opt(int(1)), PublishMode: oneOf('ingress', 'host'), ProxyProtocol: opt(oneOf('v2')) });
 const restartSpec = obj({ Condition: opt(oneOf('none', 'on-failure', 'any')), DelayMs: opt(int(0)), MaxAttempts: opt(int(0)), WindowMs: opt(int(0)) });
 
 const checks = {

@@ -300,6 +300,34 @@ class Pass {
     return Object.fromEntries(got.map(([nid, , a]) => [nid, a]));
   }
 
+  /**
+   * The routing mesh's per-node address (REFERENCE: one LB IP per node per
+   * network): every node in the store holds one on the ingress network,
+   * owned `lb:<node id>`; a node gone from the store gives its back.
+   */
+  ingressLbs(): void {
+    if (!this.ingress) return;
+    const sp = this.#space(this.ingress.id);
+    if (typeof sp === 'string') return;
+    const held = new Set<string>();
+    for (const [address, owner] of Object.entries(sp.inUse())) {
+      if (!owner.startsWith(LB_OWNER_PREFIX)) continue;
+      const id = owner.slice(LB_OWNER_PREFIX.length);
+      if (this.nodes.has(id) && !held.has(id)) held.add(id);
+      else if (sp.release(address)) this.#dirty.add(this.ingress.id);
+    }
+    for (const n of this.sortedNodes) {
+      if (held.has(n.id)) continue;
+      try {
+        sp.allocate(lbOwner(n.id));
+        this.#dirty.add(this.ingress.id);
+      } catch (err) {
+        if (!(err instanceof IpamError)) throw err;
+        // A full ingress subnet: the node's mesh waits for an address; tasks are not refused for it.
+      }
+    }
+  }
+
   changes(): Change[] {
     const out: Change[] = [];
     for (const e of this.entries) {
@@ -320,6 +348,10 @@ class Pass {
     return this.#input.newId();
   }
 }
+
+/** Owner of a node's routing-mesh address in the ingress network's IPAM record. */
+export const LB_OWNER_PREFIX = 'lb:';
+export const lbOwner = (nodeId: string): string => `${LB_OWNER_PREFIX}${nodeId}`;
 
 // Services.
 
@@ -616,6 +648,7 @@ export function reconcile(i: ReconcileInput): ReconcileOutput {
     rollOne(p, svc);
   }
   for (const svc of services.values()) prune(p, svc);
+  p.ingressLbs();
   const out: ReconcileOutput = { changes: p.changes() };
   if (p.wakeAt !== Infinity) out.wakeAtMs = p.wakeAt;
   return out;

@@ -7,7 +7,7 @@
 // other writer of IPAM records, so two never take the same address.
 import type { Clock } from '../../shared/clock.js';
 import type { Rand } from '../../shared/rand.js';
-import type { ServiceCreateRequest, ServiceInspect, ServiceLogs, ServiceUpdateRequest, TaskInspect } from '../api/types.js';
+import type { DatapathReport, ServiceCreateRequest, ServiceInspect, ServiceLogs, ServiceUpdateRequest, TaskInspect } from '../api/types.js';
 import { encodeBase36 } from '../cluster/ca/base36.js';
 import { batch, create, remove, update, type Change, type Store } from '../cluster/store/index.js';
 import type { IpamAllocation, Service, Task, TaskState } from '../cluster/store/types.js';
@@ -16,7 +16,7 @@ import { conflict, denied, invalid, notFound } from './errors.js';
 import type { LeaderOps } from './leader-ops.js';
 import { ipamId } from './network-ops.js';
 import { isTerminal } from './orchestrator.js';
-import { allocatePorts, checkServiceName, modeOf, replicas, serviceNetworkIds, specOf, updatedSpec } from './service-spec.js';
+import { allocatePorts, checkIngress, checkServiceName, modeOf, replicas, serviceNetworkIds, specOf, updatedSpec } from './service-spec.js';
 import { resolveServiceRef, serviceView, taskView } from './service-views.js';
 
 const ID_BYTES = 16;
@@ -71,6 +71,8 @@ export class ServiceOps {
       const spec = specOf(req, networks);
       if (store.findByName('service', name)) throw conflict(`service ${name} already exists`);
       spec.ports = allocatePorts(spec.ports, store.list('service'), undefined);
+      // Its networks (serviceNetworkIds) take ingress for ingress-mode ports: there must be one.
+      checkIngress(spec, networks);
       const id = encodeBase36(this.#d.rand.bytes(ID_BYTES)).slice(0, 25);
       const now = Math.floor(this.#d.clock.wallMs());
       const vips = new Vips(store);
@@ -95,12 +97,12 @@ export class ServiceOps {
     return store
       .list('service')
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-      .map((s) => serviceView(s, store));
+      .map((s) => withPortErrors(serviceView(s, store), store, this.#d.leader.datapathReports()));
   }
 
   async inspect(ref: string): Promise<ServiceInspect> {
     const store = await this.#d.leader.read();
-    return serviceView(this.#service(store, ref), store);
+    return withPortErrors(serviceView(this.#service(store, ref), store), store, this.#d.leader.datapathReports());
   }
 
   update(ref: string, req: ServiceUpdateRequest): Promise<{ Warnings: string[] }> {
@@ -115,6 +117,7 @@ export class ServiceOps {
       }
       const spec = updatedSpec(s.spec, req, networks);
       spec.ports = allocatePorts(spec.ports, store.list('service'), s.id);
+      checkIngress(spec, networks);
       const changed = JSON.stringify(spec) !== JSON.stringify(s.spec);
       const force = req.Force === true;
       const vips = new Vips(store);
@@ -273,4 +276,14 @@ class Vips {
     this.#spaces.set(nid, { ipam, space });
     return space;
   }
+}
+
+/** The nodes' latest word on the service's ingress ports they cannot serve (issue 10), by node hostname. */
+function withPortErrors(v: ServiceInspect, store: Store, reports: ReadonlyMap<string, DatapathReport>): ServiceInspect {
+  const errors: NonNullable<ServiceInspect['PortErrors']> = [];
+  for (const [nodeId, r] of reports) {
+    for (const e of r.portErrors ?? []) if (e.serviceId === v.ID) errors.push({ NodeID: nodeId, Hostname: store.get('node', nodeId)?.hostname ?? '', Port: e.port, Error: e.error });
+  }
+  errors.sort((a, b) => (a.Hostname < b.Hostname ? -1 : a.Hostname > b.Hostname ? 1 : a.Port < b.Port ? -1 : 1));
+  return errors.length > 0 ? { ...v, PortErrors: errors } : v;
 }

@@ -81,7 +81,18 @@ function port(p: PortSpec): PortConfig {
   if (p.PublishedPort !== undefined && !ok(p.PublishedPort)) throw invalid(`invalid published port ${JSON.stringify(p.PublishedPort)}: expected 1-65535`);
   if (p.Protocol !== 'tcp' && p.Protocol !== 'udp') throw invalid(`invalid protocol ${JSON.stringify(p.Protocol)}: expected tcp or udp`);
   if (p.PublishMode !== 'ingress' && p.PublishMode !== 'host') throw invalid(`invalid publish mode ${JSON.stringify(p.PublishMode)}: expected ingress or host`);
-  return { protocol: p.Protocol, targetPort: p.TargetPort, ...(p.PublishedPort !== undefined ? { publishedPort: p.PublishedPort } : {}), publishMode: p.PublishMode };
+  if (p.ProxyProtocol !== undefined) {
+    if (p.ProxyProtocol !== 'v2') throw invalid(`invalid proxy protocol ${JSON.stringify(p.ProxyProtocol)}: expected v2`);
+    // The mesh's relay speaks it (issue 10); host mode goes straight to the task, and udp has no connection to put a header on.
+    if (p.Protocol !== 'tcp' || p.PublishMode !== 'ingress') throw invalid('proxy-protocol=v2 needs a tcp port published in ingress mode');
+  }
+  return {
+    protocol: p.Protocol,
+    targetPort: p.TargetPort,
+    ...(p.PublishedPort !== undefined ? { publishedPort: p.PublishedPort } : {}),
+    publishMode: p.PublishMode,
+    ...(p.ProxyProtocol !== undefined ? { proxyProtocol: p.ProxyProtocol } : {}),
+  };
 }
 
 /**
@@ -203,6 +214,17 @@ function portMatches(p: PortConfig, r: NonNullable<ServiceUpdateRequest['PortsRm
   if (r.PublishedPort !== undefined && r.PublishedPort !== p.publishedPort) return false;
   if (r.TargetPort !== undefined && r.TargetPort !== p.targetPort) return false;
   return r.PublishedPort !== undefined || r.TargetPort !== undefined;
+}
+
+/**
+ * Refuse a spec that publishes in ingress mode while there is no ingress
+ * network (swarmkit controlapi's Create/UpdateService check, docker's words).
+ * Host-mode ports and services without ports need none.
+ */
+export function checkIngress(spec: ServiceSpec, networks: readonly Network[]): void {
+  if (spec.ports.some((p) => p.publishMode === 'ingress') && !networks.some((n) => n.ingress)) {
+    throw invalid('service needs ingress network, but no ingress network is present');
+  }
 }
 
 /** The networks a service's tasks and VIPs sit on: its own, and ingress when it publishes through the mesh. */

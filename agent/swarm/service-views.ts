@@ -4,7 +4,8 @@ import type { AttachAnswer, PortSpec, ServiceInspect, TaskInspect } from '../api
 import type { Store } from '../cluster/store/index.js';
 import type { PortConfig, Service, Task } from '../cluster/store/types.js';
 import { attachAnswer } from './attach-ops.js';
-import { isTerminal, taskContainerName, taskSlotName } from './orchestrator.js';
+import { isTerminal, lbOwner, taskContainerName, taskSlotName } from './orchestrator.js';
+import { ipamId } from './network-ops.js';
 import { serviceNetworkIds } from './service-spec.js';
 
 function iso(ms: number | undefined): string {
@@ -12,7 +13,7 @@ function iso(ms: number | undefined): string {
 }
 
 function portView(p: PortConfig): PortSpec {
-  return { Protocol: p.protocol, TargetPort: p.targetPort, ...(p.publishedPort !== undefined ? { PublishedPort: p.publishedPort } : {}), PublishMode: p.publishMode };
+  return { Protocol: p.protocol, TargetPort: p.targetPort, ...(p.publishedPort !== undefined ? { PublishedPort: p.publishedPort } : {}), PublishMode: p.publishMode, ...(p.proxyProtocol !== undefined ? { ProxyProtocol: p.proxyProtocol } : {}) };
 }
 
 /** The service a reference names, docker's way: exact id, exact name, then a unique id prefix. */
@@ -100,6 +101,45 @@ export interface AssignedTask {
   networks: AttachAnswer[];
   /** The service's VIP on each of those networks (plain IPv4), vip mode only: what its DNS record points at. */
   vips: Record<string, string>;
+  /** Its host-mode ports (issue 10): published on this node, straight to this task. Absent from an older leader's: none. */
+  hostPorts?: AssignedPort[];
+}
+
+/** A published port as a node applies it. */
+export interface AssignedPort {
+  protocol: 'tcp' | 'udp';
+  published: number;
+  target: number;
+  /** Send a PROXY protocol v2 header first (ingress mode, tcp). */
+  proxyProtocol?: 'v2';
+}
+
+/** What every node needs for the routing mesh (issue 10): its address on the ingress network and every ingress port. */
+export interface IngressAssignment {
+  /** The ingress network, with this node's load-balancer address as Address. */
+  network: AttachAnswer;
+  /** The services publishing in ingress mode, by id. */
+  services: { id: string; name: string; ports: AssignedPort[] }[];
+}
+
+function assignedPort(p: PortConfig): AssignedPort {
+  return { protocol: p.protocol, published: p.publishedPort!, target: p.targetPort, ...(p.proxyProtocol !== undefined ? { proxyProtocol: p.proxyProtocol } : {}) };
+}
+
+/** The routing mesh as node nodeId applies it; undefined while there is no ingress network or no address for the node yet. */
+export function ingressAssignment(store: Store, nodeId: string): IngressAssignment | undefined {
+  const n = store.list('network').find((x) => x.ingress);
+  if (!n || n.vni === undefined) return undefined;
+  const owner = lbOwner(nodeId);
+  const address = Object.entries(store.get('ipam', ipamId(n.id))?.addresses ?? {}).find(([, o]) => o === owner)?.[0];
+  if (address === undefined) return undefined;
+  const prefix = n.ipam.subnet.split('/')[1]!;
+  const services = store
+    .list('service')
+    .map((s) => ({ id: s.id, name: s.name, ports: s.spec.ports.filter((p) => p.publishMode === 'ingress' && p.publishedPort !== undefined).map(assignedPort) }))
+    .filter((s) => s.ports.length > 0)
+    .sort((a, b) => (a.id < b.id ? -1 : 1));
+  return { network: attachAnswer(n, `${address}/${prefix}`), services };
 }
 
 /** The tasks node nodeId should run now, with what it needs to plumb them. */
@@ -126,6 +166,7 @@ export function assignedTasks(store: Store, nodeId: string): AssignedTask[] {
       env: [...s.spec.env],
       networks,
       vips: Object.fromEntries(Object.entries(s.vips).map(([nid, cidr]) => [nid, cidr.split('/')[0]!])),
+      hostPorts: s.spec.ports.filter((p) => p.publishMode === 'host' && p.publishedPort !== undefined).map(assignedPort),
     });
   }
   return out.sort((a, b) => (a.id < b.id ? -1 : 1));

@@ -15,7 +15,7 @@ function startDemo(args: string[], onOut?: (all: string, kill: (s: NodeJS.Signal
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [mjs, 'demo', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    const deadline = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const deadline = setTimeout(() => child.kill('SIGKILL'), 90_000);
     const take = (d: Buffer) => {
       out += d;
       onOut?.(out, (s) => child.kill(s));
@@ -59,6 +59,8 @@ t('agent demo shows hosts, agents, reachability and a partition, then leaves not
   match(r.out, /this node has endpoints on overlay networks \(client\)/);
   match(r.out, /on demo-secure \(MTU 1318/);
   match(r.out, /NODE\s+STATE\s+LAST HANDSHAKE\s+SENT\s+RECEIVED\n(\s+h[12]\s+up\s.*\n){2}/);
+  // The routing mesh: 8080 answers through every host, each answer from a task of demo-pub.
+  match(r.out, /CURL FROM\s+TO\s+ANSWERED BY.*\n(\s+h\d\s+h\d 192\.0\.2\.\d+:8080\s+demo-pub\.\d(, demo-pub\.\d){2}\n){3}/);
   match(r.out, /no namespace, link or temp dir of tb\w+-0 is left/);
   await nothingLeft(r.pid);
 });

@@ -65,7 +65,7 @@ const service: Check<Draft<'service'>> = obj({
     env: strings,
     networks: arrayOf(obj({ target: nonEmpty, aliases: strings })),
     ports: arrayOf(
-      obj({ protocol: oneOf('tcp', 'udp'), targetPort: int(1), publishedPort: opt(int(1)), publishMode: oneOf('ingress', 'host') }),
+      obj({ protocol: oneOf('tcp', 'udp'), targetPort: int(1), publishedPort: opt(int(1)), publishMode: oneOf('ingress', 'host'), proxyProtocol: opt(oneOf('v2')) }),
     ),
     endpointMode: oneOf('vip', 'dnsrr'),
     constraints: strings,

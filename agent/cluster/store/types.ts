@@ -83,6 +83,8 @@ export interface PortConfig {
   /** Absent: the leader picks one from the dynamic range before proposing. */
   publishedPort?: number;
   publishMode: PublishMode;
+  /** `proxy-protocol=v2` (issue 10): the routing mesh sends a PROXY protocol v2 header first; tcp in ingress mode only. */
+  proxyProtocol?: 'v2';
 }
 
 export interface NetworkAttachment {

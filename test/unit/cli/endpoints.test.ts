@@ -8,6 +8,7 @@ import type { ContainerInspect, ContainerLogs, ContainerRunRequest, ContainerSum
 import { ApiError } from '../../../shared/errors.js';
 import { runCli } from '../../../agent/cli/index.js';
 import { exitStatus } from '../../../agent/cli/exec.js';
+import { portsColumn } from '../../../agent/cli/ps.js';
 import { agent, agentAt, fake, fakeApiSuite, type Captured, type State } from './fake-api.js';
 
 const t = fakeApiSuite('cli endpoints', 'agent-endpoints-');
@@ -24,7 +25,7 @@ const agentAtNow = (s: State, ...argv: string[]): Promise<Captured> => agentAt(N
 
 // Endpoint ids are 25 base36 characters, as the daemon makes them.
 function mkEndpoint(name: string, id: string, over: Partial<ContainerSummary> = {}): ContainerSummary {
-  return { Id: id, Name: name, Command: ['sleep', '600'], CreatedMs: NOW_MS - 5 * MINUTE_MS, State: 'running', ExitCode: null, Networks: ['a', 'b'], ...over };
+  return { Id: id, Name: name, Command: ['sleep', '600'], CreatedMs: NOW_MS - 5 * MINUTE_MS, State: 'running', ExitCode: null, Networks: ['a', 'b'], Ports: [], ...over };
 }
 const WEB = mkEndpoint('web', 'w3bw3bw3bw3bw3bw3bw3bw3b0');
 // Attached with `network connect --netns`: another runtime's namespace, no command.
@@ -233,23 +234,56 @@ t('run attached: a command that ended with 0 and wrote nothing exits 0 at once',
   equal(offsets(s), ['0']);
 });
 
+t('run -p/--publish: the seed\'s forms as Ports (tcp unless said, udp and sctp too), with or without --network', async (s) => {
+  await fakeEndpoints(s);
+  equal(await agent(s, 'run', '-d', '-p', '8080:80', '--', 'true'), { code: 0, out: `${NEW_ID}\n`, err: '' });
+  equal(await agent(s, 'run', '-d', '--network', 'a', '-p', '8080:80/tcp', '--publish', '8080:80/udp', '-p=9000:9000/sctp', '--', 'true'), { code: 0, out: `${NEW_ID}\n`, err: '' });
+  equal(
+    s.calls.map((c) => c.body),
+    [
+      { Networks: [], Cmd: ['true'], Ports: [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: 8080 }] },
+      {
+        Networks: ['a'],
+        Cmd: ['true'],
+        Ports: [
+          { Protocol: 'tcp', TargetPort: 80, PublishedPort: 8080 },
+          { Protocol: 'udp', TargetPort: 80, PublishedPort: 8080 },
+          { Protocol: 'sctp', TargetPort: 9000, PublishedPort: 9000 },
+        ],
+      },
+    ],
+  );
+});
+
+t('run -p refusals: one usage line naming the flag, exit 2, nothing sent', async (s) => {
+  await fakeEndpoints(s);
+  const cases: [string[], string][] = [
+    [['-p', '192.168.1.100:8080:80'], 'invalid argument "192.168.1.100:8080:80" for "-p, --publish" flag: a host IP is not supported: ports are published on all addresses'],
+    [['-p', '80'], 'invalid argument "80" for "-p, --publish" flag: a published port is required: PUBLISHED:TARGET'],
+    [['-p', '8080:80/icmp'], 'invalid argument "8080:80/icmp" for "-p, --publish" flag: invalid proto: icmp'],
+    [['-p', '8080:80', '-p', '8080:81/tcp'], 'invalid argument "8080:81/tcp" for "-p, --publish" flag: published port 8080/tcp is given twice'],
+  ];
+  for (const [flags, msg] of cases) equal(await agent(s, 'run', '-d', ...flags, '--', 'true'), usage(msg), flags.join(' '));
+  equal(s.calls, []);
+});
+
 // ---- ps ---------------------------------------------------------------------
 
 // docker's table: each column as wide as its widest cell + 3 (at least 10), the last unpadded.
 const psRow = (widths: number[], cells: string[]): string => cells.map((c, i) => (i < widths.length ? pad(c, widths[i]!) : c)).join('') + '\n';
-const PS_HEADER = ['CONTAINER ID', 'COMMAND', 'CREATED', 'STATUS', 'NETWORKS', 'NAMES'];
+const PS_HEADER = ['CONTAINER ID', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NETWORKS', 'NAMES'];
 
 t('ps: the running endpoints only (no all=1 asked), newest first; "Attached" for a --netns endpoint', async (s) => {
   await fakeEndpoints(s);
   const r = await agentAtNow(s, 'ps');
   // CONTAINER ID 12 + 3; "sleep 600" quoted 11 + 3; "30 seconds ago" 14 + 3; "Up 5 minutes" 12 + 3; NETWORKS 8 + 3.
-  const row = (...cells: string[]): string => psRow([15, 14, 17, 15, 11], cells);
+  const row = (...cells: string[]): string => psRow([15, 14, 17, 15, 10, 11], cells);
   equal(r, {
     code: 0,
     out:
       row(...PS_HEADER) +
-      row('x0x0x0x0x0x0', '""', '30 seconds ago', 'Attached', 'net1', 'x') +
-      row('w3bw3bw3bw3b', '"sleep 600"', '5 minutes ago', 'Up 5 minutes', 'a,b', 'web'),
+      row('x0x0x0x0x0x0', '""', '30 seconds ago', 'Attached', '', 'net1', 'x') +
+      row('w3bw3bw3bw3b', '"sleep 600"', '5 minutes ago', 'Up 5 minutes', '', 'a,b', 'web'),
     err: '',
   });
   equal(s.calls, [{ call: 'GET /containers/json', query: {}, body: undefined }]);
@@ -259,15 +293,15 @@ t('ps -a: all=1 asked; exited ones as "Exited (N)"; a command over 20 characters
   await fakeEndpoints(s);
   const r = await agentAtNow(s, 'ps', '-a');
   // The widest command: "sh -c \"while true; …" is 23 + 3.
-  const row = (...cells: string[]): string => psRow([15, 26, 17, 15, 11], cells);
+  const row = (...cells: string[]): string => psRow([15, 26, 17, 15, 10, 11], cells);
   equal(r, {
     code: 0,
     out:
       row(...PS_HEADER) +
-      row('x0x0x0x0x0x0', '""', '30 seconds ago', 'Attached', 'net1', 'x') +
-      row('w3bw3bw3bw3b', '"sleep 600"', '5 minutes ago', 'Up 5 minutes', 'a,b', 'web') +
-      row('p1ngp1ngp1ng', '"ping -c 1 10.0.9.9"', '2 hours ago', 'Exited (1)', 'a', 'pinger') +
-      row('l00pl00pl00p', '"sh -c \\"while true; …"', '3 days ago', 'Exited (0)', 'b', 'looper'),
+      row('x0x0x0x0x0x0', '""', '30 seconds ago', 'Attached', '', 'net1', 'x') +
+      row('w3bw3bw3bw3b', '"sleep 600"', '5 minutes ago', 'Up 5 minutes', '', 'a,b', 'web') +
+      row('p1ngp1ngp1ng', '"ping -c 1 10.0.9.9"', '2 hours ago', 'Exited (1)', '', 'a', 'pinger') +
+      row('l00pl00pl00p', '"sh -c \\"while true; …"', '3 days ago', 'Exited (0)', '', 'b', 'looper'),
     err: '',
   });
   equal(s.calls, [{ call: 'GET /containers/json', query: { all: '1' }, body: undefined }]);
@@ -278,13 +312,13 @@ t('ps --no-trunc: full ids and whole commands', async (s) => {
   await fakeEndpoints(s, { eps: [LOOPER, WEB] });
   const r = await agentAtNow(s, 'ps', '-a', '--no-trunc');
   // The whole command, quoted: 46 + 3; "5 minutes ago" 13 + 3.
-  const row = (...cells: string[]): string => psRow([28, 49, 16, 15, 11], cells);
+  const row = (...cells: string[]): string => psRow([28, 49, 16, 15, 10, 11], cells);
   equal(r, {
     code: 0,
     out:
       row(...PS_HEADER) +
-      row(WEB.Id, '"sleep 600"', '5 minutes ago', 'Up 5 minutes', 'a,b', 'web') +
-      row(LOOPER.Id, '"sh -c \\"while true; do date; sleep 1; done\\""', '3 days ago', 'Exited (0)', 'b', 'looper'),
+      row(WEB.Id, '"sleep 600"', '5 minutes ago', 'Up 5 minutes', '', 'a,b', 'web') +
+      row(LOOPER.Id, '"sh -c \\"while true; do date; sleep 1; done\\""', '3 days ago', 'Exited (0)', '', 'b', 'looper'),
     err: '',
   });
 });
@@ -313,6 +347,7 @@ t('ps --format json: one object per line, in the same order; -q gives way; a bad
       ID: 'w3bw3bw3bw3b',
       Names: 'web',
       Networks: 'a,b',
+      Ports: '',
       State: 'running',
       Status: 'Up 5 minutes',
     }),
@@ -334,8 +369,33 @@ t('ps --format json: one object per line, in the same order; -q gives way; a bad
 
 t('ps on no endpoints: the header alone', async (s) => {
   await fakeEndpoints(s, { eps: [] });
-  equal(await agentAtNow(s, 'ps'), { code: 0, out: psRow([15, 10, 10, 10, 11], PS_HEADER), err: '' });
+  equal(await agentAtNow(s, 'ps'), { code: 0, out: psRow([15, 10, 10, 10, 10, 11], PS_HEADER), err: '' });
   equal(await agentAtNow(s, 'ps', '-q'), { code: 0, out: '', err: '' });
+});
+
+t('ps: PORTS as docker shows them: 0.0.0.0:PUBLISHED->TARGET/PROTO, by target, then published, then protocol; in --format json too', async (s) => {
+  const tcp = (PublishedPort: number, TargetPort: number, Protocol: 'tcp' | 'udp' | 'sctp' = 'tcp') => ({ Protocol, TargetPort, PublishedPort });
+  const dual = mkEndpoint('dual', 'du4ldu4ldu4ldu4ldu4ldu4l0', { Networks: [], Ports: [tcp(8080, 80, 'udp'), tcp(8080, 80)] });
+  await fakeEndpoints(s, { eps: [dual] });
+  const ports = '0.0.0.0:8080->80/tcp, 0.0.0.0:8080->80/udp';
+  // PORTS 42 + 3; NETWORKS (empty) 8 + 3.
+  const row = (...cells: string[]): string => psRow([15, 14, 16, 15, 45, 11], cells);
+  equal(await agentAtNow(s, 'ps'), { code: 0, out: row(...PS_HEADER) + row('du4ldu4ldu4l', '"sleep 600"', '5 minutes ago', 'Up 5 minutes', ports, '', 'dual'), err: '' });
+  is((JSON.parse((await agentAtNow(s, 'ps', '--format', 'json')).out) as Record<string, string>)['Ports'], ports);
+});
+
+t("ps PORTS: docker's DisplayablePorts folding: a port published as itself joins its neighbours in a range, per protocol; mapped ones one each, after", () => {
+  const p = (PublishedPort: number, TargetPort: number, Protocol: 'tcp' | 'udp' | 'sctp' = 'tcp') => ({ Protocol, TargetPort, PublishedPort });
+  const cases: [ReturnType<typeof p>[], string][] = [
+    [[], ''],
+    [[p(8080, 80)], '0.0.0.0:8080->80/tcp'],
+    [[p(81, 81), p(80, 80), p(82, 82)], '0.0.0.0:80-82->80-82/tcp'],
+    // A gap ends a range; udp keeps its own; sctp sorts first among equals.
+    [[p(80, 80), p(81, 81), p(83, 83), p(53, 53, 'udp'), p(9000, 9000, 'sctp')], '0.0.0.0:80-81->80-81/tcp, 0.0.0.0:53->53/udp, 0.0.0.0:83->83/tcp, 0.0.0.0:9000->9000/sctp'],
+    [[p(9090, 90), p(8080, 90), p(80, 80)], '0.0.0.0:80->80/tcp, 0.0.0.0:8080->90/tcp, 0.0.0.0:9090->90/tcp'],
+    [[p(9000, 9000, 'udp'), p(9000, 9000, 'sctp'), p(9000, 9000)], '0.0.0.0:9000->9000/sctp, 0.0.0.0:9000->9000/tcp, 0.0.0.0:9000->9000/udp'],
+  ];
+  for (const [ports, want] of cases) is(portsColumn(ports), want, want);
 });
 
 // ---- rm ---------------------------------------------------------------------

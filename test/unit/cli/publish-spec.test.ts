@@ -3,16 +3,16 @@
 // nat.ParsePortSpec), and docker's error text for each way a value is bad.
 import { equal, is, ok } from '../../harness.js';
 import { suite } from '../../harness.js';
-import type { PortSpec } from '../../../agent/api/types.js';
+import type { PortSpec, RunPort } from '../../../agent/api/types.js';
 import { UsageError } from '../../../shared/errors.js';
-import { parsePublish, parsePublishRm, type PortRemoval } from '../../../agent/cli/publish-spec.js';
+import { parsePublish, parsePublishRm, parseRunPublish, type PortRemoval } from '../../../agent/cli/publish-spec.js';
 
 const t = suite('publish spec');
 
 const tcp = (target: number, published?: number): PortSpec => ({ Protocol: 'tcp', TargetPort: target, ...(published !== undefined ? { PublishedPort: published } : {}), PublishMode: 'ingress' });
 
 /** The error message parse gives for value, or '' when it parsed. */
-function refusal(parse: (v: string) => unknown, value: string): string {
+function refusal<V>(parse: (v: V) => unknown, value: V): string {
   try {
     parse(value);
     return '';
@@ -50,6 +50,16 @@ t('long form: published, target, protocol and mode, keys and values in any case,
   for (const [value, spec] of cases) equal(parsePublish(value), spec, value);
 });
 
+t('long form: proxy-protocol=v2 (ours, issue 10), its dash no bar to the long form, first or last', () => {
+  const cases: [string, PortSpec][] = [
+    ['published=8443,target=443,proxy-protocol=v2', { ...tcp(443, 8443), ProxyProtocol: 'v2' }],
+    ['proxy-protocol=v2,target=443', { ...tcp(443), ProxyProtocol: 'v2' }],
+    ['Proxy-Protocol=V2,target=443,mode=ingress,protocol=tcp', { ...tcp(443), ProxyProtocol: 'v2' }],
+  ];
+  for (const [value, spec] of cases) equal(parsePublish(value), spec, value);
+  equal(parsePublish('target=443,proxy-protocol=v2', '--publish-add'), { ...tcp(443), ProxyProtocol: 'v2' });
+});
+
 t("bad -p values: docker's text, wrapped as pflag wraps a flag's error", () => {
   const cases: [string, string][] = [
     ['8080:abc', 'invalid containerPort: abc'],
@@ -78,6 +88,12 @@ t("bad -p values: docker's text, wrapped as pflag wraps a flag's error", () => {
     ['target=80,src=8080', 'invalid field key: src'],
     ['target=80,x', 'invalid field: x'],
     ['target=80,', 'invalid field: '],
+    ['target=80,proxy-protocol=v1', "invalid proxy-protocol value (v1): must be 'v2'"],
+    ['target=80,proxy-protocol=true', "invalid proxy-protocol value (true): must be 'v2'"],
+    ['proxy-protocol=v2', "missing mandatory field 'target'"],
+    ['target=53,protocol=udp,proxy-protocol=v2', 'proxy-protocol=v2 needs a tcp port published in ingress mode'],
+    ['target=80,mode=host,proxy-protocol=v2', 'proxy-protocol=v2 needs a tcp port published in ingress mode'],
+    ['target=80,proxy_protocol=v2', 'invalid field key: proxy_protocol'],
   ];
   for (const [value, reason] of cases) is(refusal(parsePublish, value), `invalid argument "${value}" for "-p, --publish" flag: ${reason}`, value);
   // The flag named is the one the value came with.
@@ -105,9 +121,49 @@ t("bad --publish-rm values: one line naming the flag", () => {
     ['8080/sctp', 'invalid proto: sctp'],
     ['protocol=udp', "missing mandatory field 'published' or 'target'"],
     ['published=8080,mode=host', 'invalid field key: mode'],
+    ['published=8080,proxy-protocol=v2', 'invalid field key: proxy-protocol'],
     ['', 'no port specified: <empty>'],
   ];
   for (const [value, reason] of cases) is(refusal(parsePublishRm, value), `invalid argument "${value}" for "--publish-rm" flag: ${reason}`, value);
+});
+
+// ---- agent run -p -------------------------------------------------------------
+
+const run = (published: number, target: number, Protocol: RunPort['Protocol'] = 'tcp'): RunPort => ({ Protocol, TargetPort: target, PublishedPort: published });
+
+t('agent run -p: the seed\'s "Publish ports" rows, sctp included, in the order given', () => {
+  const cases: [string[], RunPort[]][] = [
+    [['8080:80'], [run(8080, 80)]],
+    [['8080:80/udp'], [run(8080, 80, 'udp')]],
+    [['8080:80/tcp', '8080:80/udp'], [run(8080, 80), run(8080, 80, 'udp')]],
+    [['8080:80/sctp'], [run(8080, 80, 'sctp')]],
+    [['8080:80/SCTP', '53:53/udp', '8080:80/'], [run(8080, 80, 'sctp'), run(53, 53, 'udp'), run(8080, 80)]],
+    [['9090:80', '8080:80'], [run(9090, 80), run(8080, 80)]],
+    [[], []],
+  ];
+  for (const [values, ports] of cases) equal(parseRunPublish(values), ports, values.join(' '));
+});
+
+t('agent run -p refusals: a published port required, no host IP, no long form, each published port+protocol once', () => {
+  const cases: [string[], string, string][] = [
+    [['80'], '80', 'a published port is required: PUBLISHED:TARGET'],
+    [[':80'], ':80', 'a published port is required: PUBLISHED:TARGET'],
+    [['80/udp'], '80/udp', 'a published port is required: PUBLISHED:TARGET'],
+    [['192.168.1.100:8080:80'], '192.168.1.100:8080:80', 'a host IP is not supported: ports are published on all addresses'],
+    [['[::1]:8080:80'], '[::1]:8080:80', 'a host IP is not supported: ports are published on all addresses'],
+    [['nohost:8080:80'], 'nohost:8080:80', 'invalid IP address: nohost'],
+    [['8080:abc'], '8080:abc', 'invalid containerPort: abc'],
+    [['abc:80'], 'abc:80', 'invalid hostPort: abc'],
+    [['0:80'], '0:80', 'invalid hostPort: 0'],
+    [['8080:80/icmp'], '8080:80/icmp', 'invalid proto: icmp'],
+    [['8080-8081:80-81'], '8080-8081:80-81', 'port ranges are not supported, publish each port with its own flag'],
+    // docker run reads only the short form: a key=value is a bad port.
+    [['published=8080,target=80'], 'published=8080,target=80', 'invalid containerPort: published=8080,target=80'],
+    [['8080:'], '8080:', 'no port specified: 8080:<empty>'],
+    [['8080:80', '8080:81'], '8080:81', 'published port 8080/tcp is given twice'],
+    [['8080:80/udp', '8080:80/UDP'], '8080:80/UDP', 'published port 8080/udp is given twice'],
+  ];
+  for (const [values, bad, reason] of cases) is(refusal(parseRunPublish, values), `invalid argument "${bad}" for "-p, --publish" flag: ${reason}`, values.join(' '));
 });
 
 t.run();

@@ -296,6 +296,32 @@ t('create with bad flags: one usage line, exit 2, nothing sent', async (s) => {
   equal(s.calls, []);
 });
 
+t('proxy-protocol=v2 (issue 10): sent as ProxyProtocol by create and update --publish-add, shown by inspect --pretty; a udp or host port refused before any request', async (s) => {
+  const proxied = mkService('tls', 'tl5s3rv1c3000000000000000', { ports: [{ Protocol: 'tcp', TargetPort: 443, PublishedPort: 8443, PublishMode: 'ingress', ProxyProtocol: 'v2' }] });
+  await fakeServices(s, { services: [...SERVICES, proxied] });
+  equal(await agent(s, 'service', 'create', '-d', '--name', 'edge', '-p', 'published=8443,target=443,proxy-protocol=v2', '--', 'true'), { code: 0, out: `${NEW_ID}\n`, err: '' });
+  equal((await agent(s, 'service', 'update', '-d', '--publish-add', 'proxy-protocol=v2,target=8443', 'web')).code, 0);
+  equal(
+    s.calls.filter((c) => c.call.startsWith('POST')).map((c) => c.body),
+    [
+      { Name: 'edge', Ports: [{ Protocol: 'tcp', TargetPort: 443, PublishedPort: 8443, PublishMode: 'ingress', ProxyProtocol: 'v2' }], Command: ['true'] },
+      { PortsAdd: [{ Protocol: 'tcp', TargetPort: 8443, PublishMode: 'ingress', ProxyProtocol: 'v2' }] },
+    ],
+  );
+  const pretty = (await agent(s, 'service', 'inspect', '--pretty', 'tls')).out;
+  ok(pretty.endsWith('Ports:\n PublishedPort = 8443\n  Protocol = tcp\n  TargetPort = 443\n  PublishMode = ingress\n  ProxyProtocol = v2\n'), pretty);
+  s.calls = [];
+  equal(
+    await agent(s, 'service', 'create', '-d', '--name', 'x', '-p', 'target=53,protocol=udp,proxy-protocol=v2', '--', 'true'),
+    usage('invalid argument "target=53,protocol=udp,proxy-protocol=v2" for "-p, --publish" flag: proxy-protocol=v2 needs a tcp port published in ingress mode'),
+  );
+  equal(
+    await agent(s, 'service', 'update', '--publish-add', 'target=80,proxy-protocol=v1', 'web'),
+    usage('invalid argument "target=80,proxy-protocol=v1" for "--publish-add" flag: invalid proxy-protocol value (v1): must be \'v2\''),
+  );
+  equal(s.calls, []);
+});
+
 t("create: the daemon's warnings on stderr as they came; its refusal one line, exit 1, no waiting", async (s) => {
   await fakeServices(s, { createWarnings: ['network frontend is not attachable'] });
   equal(await agent(s, 'service', 'create', '-d', '--name', 'x', '--', 'true'), { code: 0, out: `${NEW_ID}\n`, err: 'network frontend is not attachable\n' });

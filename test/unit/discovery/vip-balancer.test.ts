@@ -41,7 +41,7 @@ function world(opts: { settleMs?: number } = {}) {
     endpoints: () => endpoints,
     run: (netns, script) =>
       new Promise<void>((resolve, reject) => {
-        calls.push({ netns, script, resolve, reject });
+        calls.push({ netns: netns ?? '', script, resolve, reject });
       }),
     clock,
     log,

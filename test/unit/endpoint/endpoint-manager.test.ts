@@ -22,7 +22,8 @@ import { FakePlumbing, type FakeLink } from '../../../agent/datapath/plumbing.js
 import { EndpointManager, GWBRIDGE, TaskStartError, type SwarmSide } from '../../../agent/endpoint/endpoint-manager.js';
 import type { AssignedTask } from '../../../agent/swarm/service-views.js';
 import type { ProcessRunner, ProcessStatus, StartOptions } from '../../../agent/endpoint/endpoint-process.js';
-import { ENDPOINTS_FILE, decodeEndpoints, type EndpointRecord } from '../../../agent/endpoint/endpoint-state.js';
+import { ENDPOINTS_FILE, decodeEndpoints, encodeEndpoints, type EndpointRecord } from '../../../agent/endpoint/endpoint-state.js';
+import { summaryView } from '../../../agent/endpoint/endpoint-views.js';
 import { RemoteError } from '../../../agent/swarm/rpc.js';
 
 const t = suite('endpoint/endpoint-manager');
@@ -351,6 +352,49 @@ t('the records file round-trips: a new manager loading it sees the same endpoint
   equal(other.pipeRecord(), { '4097': 0, '4098': 1 }, 'load hands the pipes to the data plane');
   is(again.find('db').networks[0]!.ifname, 'eth0');
   await other.close();
+  await n.close();
+});
+
+t('run -p (issue 10): the ports kept on the record in store form, saved and read back; none, no field; no network needed', async () => {
+  const n = await node();
+  const ports = [
+    { Protocol: 'tcp', TargetPort: 80, PublishedPort: 8080 },
+    { Protocol: 'udp', TargetPort: 80, PublishedPort: 8080 },
+    { Protocol: 'sctp', TargetPort: 9000, PublishedPort: 9000 },
+  ] as const;
+  const { Id: web } = await n.m.run({ Name: 'web', Networks: [], Cmd: ['sleep', 'inf'], Ports: [...ports] });
+  const { Id: db } = await n.m.run({ Name: 'db', Networks: ['front'], Cmd: ['sleep', 'inf'], Ports: [] });
+  const stored = [
+    { protocol: 'tcp', target: 80, published: 8080 },
+    { protocol: 'udp', target: 80, published: 8080 },
+    { protocol: 'sctp', target: 9000, published: 9000 },
+  ];
+  equal(n.m.find(web).ports, stored);
+  ok(n.m.find(web).gw !== undefined, 'gwbridge only: the endpoint is still made');
+  ok(!('ports' in n.m.find(db)), 'no ports: no field');
+  equal(n.file()!.endpoints.find((r) => r.id === web)!.ports, stored);
+  // `agent ps` reads them back in the API's form.
+  equal(summaryView(n.m.find(web), n.m.status(n.m.find(web))).Ports, [...ports]);
+  equal(summaryView(n.m.find(db), n.m.status(n.m.find(db))).Ports, []);
+  await n.close();
+});
+
+t('the records file refuses a bad port: a protocol it does not know, a port out of range', async () => {
+  const n = await node();
+  await n.m.run({ Name: 'web', Networks: [], Cmd: ['sleep', 'inf'], Ports: [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: 8080 }] });
+  const good = n.file()!;
+  const bad = (port: Record<string, unknown>) => encodeEndpoints({ ...good, endpoints: [{ ...good.endpoints[0]!, ports: [port as never] }] });
+  const refused = (b: Uint8Array): string => {
+    try {
+      decodeEndpoints(b, 'endpoints.cbor');
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return '';
+  };
+  is(refused(bad({ protocol: 'icmp', target: 80, published: 8080 })), 'endpoints.cbor: endpoints.endpoints[0].ports[0].protocol: expected one of tcp|udp|sctp, got string "icmp"');
+  is(refused(bad({ protocol: 'tcp', target: 80, published: 65536 })), 'endpoints.cbor: endpoints.endpoints[0].ports[0].published: expected a port 1-65535, got number 65536');
+  is(refused(bad({ protocol: 'tcp', target: 0, published: 80 })), 'endpoints.cbor: endpoints.endpoints[0].ports[0].target: expected an integer >= 1, got number 0');
   await n.close();
 });
 

@@ -13,9 +13,9 @@ t('host netns: ingress ports to the sandbox, host-mode ports to their task, from
     host: [{ protocol: 'tcp', published: 9000, target: 80, address: '172.18.0.7' }],
   });
   const rules = [
-    'fib daddr type local tcp dport 8080 dnat to 172.18.0.2:8080',
-    'fib daddr type local udp dport 8080 dnat to 172.18.0.2:8080',
-    'fib daddr type local tcp dport 9000 dnat to 172.18.0.7:80',
+    'fib daddr type local ip daddr != 127.0.0.0/8 tcp dport 8080 dnat to 172.18.0.2:8080',
+    'fib daddr type local ip daddr != 127.0.0.0/8 udp dport 8080 dnat to 172.18.0.2:8080',
+    'fib daddr type local ip daddr != 127.0.0.0/8 tcp dport 9000 dnat to 172.18.0.7:80',
   ];
   const chain = (name: string) => [`\tchain ${name} {`, `\t\ttype nat hook ${name} priority -100; policy accept;`, ...rules.map((r) => `\t\t${r}`), '\t}'];
   is(s, ['table ip agent_mesh {}', 'delete table ip agent_mesh', 'table ip agent_mesh {', ...chain('prerouting'), ...chain('output'), '}', ''].join('\n'));

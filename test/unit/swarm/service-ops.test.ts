@@ -15,6 +15,7 @@ import { NetworkOps, ipamId } from '../../../agent/swarm/network-ops.js';
 import { reconcile } from '../../../agent/swarm/orchestrator.js';
 import { RemoteError } from '../../../agent/swarm/rpc.js';
 import { ServiceOps, vipOwner } from '../../../agent/swarm/service-ops.js';
+import { serviceView } from '../../../agent/swarm/service-views.js';
 import { CLUSTER_ID_KEY } from '../../../agent/swarm/store-ids.js';
 
 const t = suite('swarm/service-ops');
@@ -58,7 +59,9 @@ async function world() {
     const out = reconcile({ services: s.list('service'), tasks: s.tasks(), nodes: s.list('node'), networks, ipams: networks.flatMap((n) => s.get('ipam', ipamId(n.id)) ?? []), nowMs: clock.wallMs(), newId: () => `task${String(++ids).padStart(21, '0')}` });
     if (out.changes.length > 0) await leader.commit(batch(...out.changes));
   };
-  return { clock, leader, nets, ops, asked, logs, orchestrate };
+  /** The service as `service inspect` shows it (serviceView over the leader's store). */
+  const view = (name: string) => serviceView(leader.store.findByName('service', name)!, leader.store);
+  return { clock, leader, nets, ops, asked, logs, orchestrate, view };
 }
 
 async function refusal(p: Promise<unknown>): Promise<RemoteError> {
@@ -107,6 +110,44 @@ t('update: networks change the VIPs and the generation; replicas alone do not; -
   equal([s.generation, s.forceUpdate], [3, 1]);
   await w.ops.create({ Name: 'g', Command: ['x'], Mode: { Global: {} } });
   is((await refusal(w.ops.update('g', { Replicas: 2 }))).message, 'replicas can only be used with replicated mode');
+});
+
+t("no ingress network: a port in ingress mode is refused in docker's words, on create and on update; host mode and no ports go on", async () => {
+  const w = await world();
+  await w.nets.create({ Name: 'front' });
+  const NO_INGRESS = 'service needs ingress network, but no ingress network is present';
+  const e = await refusal(w.ops.create({ Name: 'web', Command: ['x'], Networks: ['front'], Ports: [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: 8080, PublishMode: 'ingress' }] }));
+  equal([e.code, e.message], ['EINVAL', NO_INGRESS]);
+  // The short form's default (a target alone) is ingress too.
+  is((await refusal(w.ops.create({ Name: 'web', Command: ['x'], Ports: [{ Protocol: 'udp', TargetPort: 53, PublishMode: 'ingress' }] }))).message, NO_INGRESS);
+  equal(w.leader.store.list('service'), [], 'nothing written');
+  await w.ops.create({ Name: 'plain', Command: ['x'], Networks: ['front'] });
+  await w.ops.create({ Name: 'direct', Command: ['x'], Ports: [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: 8080, PublishMode: 'host' }] });
+  const before = w.leader.store.get('service', w.leader.store.findByName('service', 'plain')!.id)!;
+  is((await refusal(w.ops.update('plain', { PortsAdd: [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: 8081, PublishMode: 'ingress' }] }))).message, NO_INGRESS);
+  equal(w.leader.store.get('service', before.id), before, 'the refused update changed nothing');
+  await w.ops.update('plain', { PortsAdd: [{ Protocol: 'tcp', TargetPort: 81, PublishedPort: 9081, PublishMode: 'host' }], Replicas: 2 });
+  equal(w.view('plain').Endpoint.Ports, [{ Protocol: 'tcp', TargetPort: 81, PublishedPort: 9081, PublishMode: 'host' }]);
+  // With an ingress network, the same requests go through, and the service sits on it.
+  const ingress = (await w.nets.create({ Name: 'ingress', Ingress: true })).Id;
+  await w.ops.update('plain', { PortsAdd: [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: 8081, PublishMode: 'ingress' }] });
+  const { ID } = await w.ops.create({ Name: 'web', Command: ['x'], Ports: [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: 8080, PublishMode: 'ingress' }] });
+  equal(Object.keys(w.leader.store.get('service', ID)!.vips), [ingress]);
+});
+
+t('proxy-protocol=v2 goes to the store and back out of inspect; refused on a host-mode port', async () => {
+  const w = await world();
+  await w.nets.create({ Name: 'ingress', Ingress: true });
+  const { ID } = await w.ops.create({ Name: 'web', Command: ['x'], Ports: [{ Protocol: 'tcp', TargetPort: 443, PublishedPort: 8443, PublishMode: 'ingress', ProxyProtocol: 'v2' }] });
+  equal(w.leader.store.get('service', ID)!.spec.ports, [{ protocol: 'tcp', targetPort: 443, publishedPort: 8443, publishMode: 'ingress', proxyProtocol: 'v2' }]);
+  const view = w.view('web');
+  const port = { Protocol: 'tcp', TargetPort: 443, PublishedPort: 8443, PublishMode: 'ingress', ProxyProtocol: 'v2' };
+  equal([view.Spec.EndpointSpec.Ports, view.Endpoint.Ports], [[port], [port]]);
+  await w.ops.update('web', { PortsAdd: [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: 8080, PublishMode: 'ingress' }] });
+  equal(w.view('web').Endpoint.Ports.map((p) => p.ProxyProtocol ?? '-'), ['v2', '-']);
+  await w.ops.update('web', { PortsRm: [{ PublishedPort: 8443 }] });
+  equal(w.view('web').Endpoint.Ports.map((p) => p.PublishedPort), [8080]);
+  is((await refusal(w.ops.update('web', { PortsAdd: [{ Protocol: 'tcp', TargetPort: 22, PublishedPort: 2222, PublishMode: 'host', ProxyProtocol: 'v2' }] }))).message, 'proxy-protocol=v2 needs a tcp port published in ingress mode');
 });
 
 t("task reports: only the task's node may report, a report never moves a task back, an ended task stays ended", async () => {

@@ -4,7 +4,7 @@
 import { suite, is, equal, throws, match } from '../../harness.js';
 import type { Network, Service, ServiceSpec } from '../../../agent/cluster/store/types.js';
 import { RemoteError } from '../../../agent/swarm/rpc.js';
-import { allocatePorts, checkServiceName, DEFAULT_RESTART, modeOf, serviceNetworkIds, specOf, updatedSpec } from '../../../agent/swarm/service-spec.js';
+import { allocatePorts, checkIngress, checkServiceName, DEFAULT_RESTART, modeOf, serviceNetworkIds, specOf, updatedSpec } from '../../../agent/swarm/service-spec.js';
 
 const t = suite('swarm/service-spec');
 const META = { version: 1, createdAtIndex: 1, updatedAtIndex: 1 };
@@ -85,6 +85,33 @@ t('a service that publishes through the mesh sits on ingress too, last', () => {
   equal(serviceNetworkIds(s, NETS), ['n2back00000000000000000002', 'n1front0000000000000000001', 'n3ingress000000000000000003']);
   const h = specOf({ Name: 'w', Command: ['x'], Ports: [{ Protocol: 'tcp', TargetPort: 80, PublishMode: 'host' }] }, NETS);
   equal(serviceNetworkIds(h, NETS), [], 'host mode: no ingress');
+});
+
+t('proxy-protocol=v2 (issue 10): kept on a tcp ingress port through create, update and allocation; refused elsewhere in one line', () => {
+  const proxied = { Protocol: 'tcp', TargetPort: 443, PublishedPort: 8443, PublishMode: 'ingress', ProxyProtocol: 'v2' } as const;
+  const s = specOf({ Name: 'w', Command: ['x'], Ports: [proxied, { Protocol: 'tcp', TargetPort: 80, PublishMode: 'ingress' }] }, NETS);
+  equal(s.ports, [{ protocol: 'tcp', targetPort: 443, publishedPort: 8443, publishMode: 'ingress', proxyProtocol: 'v2' }, { protocol: 'tcp', targetPort: 80, publishMode: 'ingress' }]);
+  equal(allocatePorts(s.ports, [], undefined).map((p) => [p.publishedPort, p.proxyProtocol]), [[8443, 'v2'], [30000, undefined]], 'allocation keeps it; no key when not asked');
+  // --publish-add of the same published port without it replaces the port, and so drops it; with it, adds it back.
+  const plain = updatedSpec(s, { PortsAdd: [{ Protocol: 'tcp', TargetPort: 443, PublishedPort: 8443, PublishMode: 'ingress' }] }, NETS);
+  equal(plain.ports.find((p) => p.publishedPort === 8443), { protocol: 'tcp', targetPort: 443, publishedPort: 8443, publishMode: 'ingress' });
+  equal(updatedSpec(plain, { PortsAdd: [proxied] }, NETS).ports.find((p) => p.publishedPort === 8443)?.proxyProtocol, 'v2');
+  equal(updatedSpec(s, { PortsRm: [{ PublishedPort: 8443 }] }, NETS).ports, [{ protocol: 'tcp', targetPort: 80, publishMode: 'ingress' }], '--publish-rm takes it with its port');
+  const needs = /^proxy-protocol=v2 needs a tcp port published in ingress mode$/;
+  refused(() => specOf({ Name: 'w', Command: ['x'], Ports: [{ ...proxied, Protocol: 'udp' }] }, NETS), needs);
+  refused(() => specOf({ Name: 'w', Command: ['x'], Ports: [{ ...proxied, PublishMode: 'host' }] }, NETS), needs);
+  refused(() => updatedSpec(s, { PortsAdd: [{ ...proxied, PublishMode: 'host' }] }, NETS), needs);
+  refused(() => specOf({ Name: 'w', Command: ['x'], Ports: [{ ...proxied, ProxyProtocol: 'v1' as 'v2' }] }, NETS), /^invalid proxy protocol "v1": expected v2$/);
+});
+
+t("no ingress network: ingress-mode ports refused in docker's words; host-mode ports and no ports need none", () => {
+  const plain = NETS.filter((n) => !n.ingress);
+  const ingress = specOf({ Name: 'w', Command: ['x'], Ports: [{ Protocol: 'tcp', TargetPort: 80, PublishMode: 'ingress' }] }, plain);
+  refused(() => checkIngress(ingress, plain), /^service needs ingress network, but no ingress network is present$/);
+  checkIngress(ingress, NETS);
+  checkIngress(specOf({ Name: 'w', Command: ['x'], Ports: [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: 8080, PublishMode: 'host' }] }, plain), plain);
+  checkIngress(specOf({ Name: 'w', Command: ['x'], Networks: ['front'] }, plain), plain);
+  equal(serviceNetworkIds(ingress, plain), [], 'the networks themselves are still computed without it (the orchestrator reads them so)');
 });
 
 t.run();
