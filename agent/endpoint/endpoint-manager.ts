@@ -137,7 +137,7 @@ export class EndpointManager {
           await this.#o.data.useNetwork({ nid: n.networkId, vni: n.vni, mtu: n.mtu, encrypted: n.encrypted === true }, r.id);
           if (!(await this.#o.plumbing.hasLink(sandboxNetns(this.#o.namePrefix, n.vni), n.sandboxLink))) await this.#addIface(r, n);
           if (m) this.#o.data.publish(n.networkId, r.id, { ip: plain(n.address), mac: n.mac, vtep: m.vtep });
-          if (m && (r.external !== undefined || this.status(r).running)) this.#announce(r, n);
+          if (m && !r.ingress && (r.external !== undefined || this.status(r).running)) this.#announce(r, n);
           keep.add(n.vni);
         }
       }

@@ -67,6 +67,8 @@ export class NftKeeper {
     }
     if (s.applied !== key || s.wantKey !== key) s.wantScript = script();
     s.wantKey = key;
+    // The rules in place are wanted again: a failure streak (of other rules) is over.
+    if (s.applied === key) s.failures = 0;
     this.#kick(netns, s);
   }
 

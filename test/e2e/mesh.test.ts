@@ -127,6 +127,34 @@ t('published ports answer on every node (also the one without a task) over TCP a
     const other = await httpFrom(ctx, client, `http://${bed.hosts[2]!.ip}:7070/`, 1);
     match(Object.keys(other)[0]!, /^unknown /, `h2's own program keeps 7070: ${JSON.stringify(other)}`);
 
+    // service update --publish-add / --publish-rm: 8082 answers through h2, 8080 no longer anywhere.
+    await cli(h0!, 'service', 'update', '-d', '--publish-add', '8082:80', '--publish-rm', '8080', 'web');
+    await until('8082 through h2', 20_000, async () => {
+      const s = await httpFrom(ctx, client, `http://${bed.hosts[2]!.ip}:8082/`, 4);
+      return Object.keys(s).every((k) => !k.startsWith('error')) ? s : undefined;
+    });
+    await until('8080 unpublished', 20_000, async () => {
+      for (const h of bed.hosts.slice(0, 3)) if (!Object.keys(await httpFrom(ctx, client, `http://${h.ip}:8080/`, 1)).every((k) => k.startsWith('error'))) return undefined;
+      return true;
+    });
+
+    // dnsrr services cannot use the mesh (docker's words) but publish in host mode.
+    match(await fails(h0!, 'service', 'create', '--name', 'rr', '--endpoint-mode', 'dnsrr', '-p', '8083:80', '--', 'sleep', '60'), /port published with ingress mode can't be used with dnsrr mode/);
+    await cli(h0!, 'service', 'create', '-d', '--name', 'rr', '--endpoint-mode', 'dnsrr', '--constraint', 'node.hostname==h0', '-p', 'published=8083,target=80,mode=host', '--', 'node', join(FIXTURES, 'http-name.mjs'), '80', '600');
+    await runningOn(h0!, 'rr', 1);
+    noErrors(await until('rr on h0', 15_000, async () => {
+      const s = await httpFrom(ctx, client, `http://${bed.hosts[0]!.ip}:8083/`, 2);
+      return Object.keys(s).every((k) => !k.startsWith('error')) ? s : undefined;
+    }), 'dnsrr host mode');
+
+    // The node without a task still serves after its agent restarts (its sandbox and rules are found again).
+    await ctx.agents[2]!.stop(5_000);
+    await start(ctx, 2);
+    await until('8082 through h2 after its restart', 20_000, async () => {
+      const s = await httpFrom(ctx, client, `http://${bed.hosts[2]!.ip}:8082/`, 10);
+      return Object.keys(s).every((k) => !k.startsWith('error')) && names(s).size === 2 ? s : undefined;
+    });
+
     // A host-mode port taken on its node fails the task, with docker's words.
     await cli(h0!, 'service', 'create', '-d', '--name', 'clash', '--constraint', 'node.hostname==h1', '-p', 'published=9090,target=80,mode=host', '--', 'sleep', '600');
     await until('clash rejected', 20_000, async () => ((await tasksOf(h0!, 'clash')).some((x) => /host-mode port already in use on this node/.test(x.Status.Err ?? '')) ? true : undefined));
