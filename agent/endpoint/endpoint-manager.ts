@@ -131,7 +131,7 @@ export class EndpointManager {
     return this.#serial(async () => {
       const m = this.#o.swarm().membership;
       const keep = new Set<number>();
-      for (const r of this.#ingress ? [...this.#records, this.#ingress] : this.#records) {
+      for (const r of this.#all()) {
         if (r.ports?.length) await this.#claim(r).catch((e: unknown) => this.#o.log.warn('published port not held again', { endpoint: r.name, error: (e as Error).message }));
         for (const n of r.networks) {
           await this.#o.data.useNetwork({ nid: n.networkId, vni: n.vni, mtu: n.mtu, encrypted: n.encrypted === true }, r.id);
@@ -151,7 +151,7 @@ export class EndpointManager {
   async #sweepUnrecorded(keepVnis: ReadonlySet<number>): Promise<void> {
     const p = this.#o.namePrefix;
     const have = await this.#o.plumbing.list({ netnsPrefix: `${p}-`, linkPrefix: 'ag-' });
-    const mine = this.#ingress ? [...this.#records, this.#ingress] : this.#records;
+    const mine = this.#all();
     const known = new Set(mine.map((r) => r.netns));
     for (const ns of have.netns) {
       const rest = ns.slice(p.length + 1);
@@ -380,6 +380,11 @@ export class EndpointManager {
     return this.#ingress;
   }
 
+  /** Every record this node keeps: the endpoints and tasks, and the ingress sandbox. */
+  #all(): EndpointRecord[] {
+    return this.#ingress ? [...this.#records, this.#ingress] : this.#records;
+  }
+
   /**
    * The ingress sandbox as the assignment says: a netns on the gwbridge and
    * on the ingress network with this node's load-balancer address, routing
@@ -503,7 +508,7 @@ export class EndpointManager {
     const icc = user?.icc ?? false;
     const gw = (this.#gw ??= await this.#o.plumbing.ensureGwbridge({ name: device, subnet: GWBRIDGE_SUBNET, gateway: GWBRIDGE_GATEWAY, icc, masquerade: user?.masquerade ?? true, natTable: NAT_TABLE }));
     const used: Record<string, string> = {};
-    for (const x of this.#ingress ? [...this.#records, this.#ingress] : this.#records) if (x.gw) used[plain(x.gw.address)] = x.id;
+    for (const x of this.#all()) if (x.gw) used[plain(x.gw.address)] = x.id;
     const address = new AddressSpace({ subnet: gw.subnet, gateway: gw.gateway }, used).allocate(r.id);
     r.gw = { address, gateway: gw.gateway, hostLink: `ag-g${r.id.slice(0, 10)}` };
     await this.#o.plumbing.addGwIface({ bridge: device, endpointNetns: r.netns, hostLink: r.gw.hostLink, ifname: 'eth-gw', address, gateway: gw.gateway, isolated: !icc });

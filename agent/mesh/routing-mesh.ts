@@ -121,13 +121,16 @@ export class RoutingMesh {
     const errors: MeshPortError[] = [];
     const served: { protocol: 'tcp' | 'udp'; published: number }[] = [];
     const ports: IngressPort[] = [];
-    const owners = new Set<string>();
+    // One owner per service, port and relay kind: a port switching to or from a PROXY header is held anew.
+    const ownerOf = (id: string, p: { protocol: string; published: number; proxyProtocol?: 'v2' }) => `${INGRESS_OWNER}${id}:${p.published}/${p.protocol}${p.proxyProtocol === 'v2' ? ':v2' : ''}`;
+    const owners = new Set(services.flatMap((s) => s.ports.map((p) => ownerOf(s.id, p))));
+    // Claims no longer wanted go first: a port that moved to another owner is free for it in this pass.
+    for (const owner of this.#o.holder.owners) if (owner.startsWith(INGRESS_OWNER) && !owners.has(owner)) await this.#o.holder.release(owner);
     for (const s of services) {
       const backends = sb ? this.#o.view.records(sb.networkId).filter((r) => r.service === s.name).map((r) => r.ip) : [];
       for (const p of s.ports) {
         const key = `${p.published}/${p.protocol}`;
-        const owner = `${INGRESS_OWNER}${s.id}:${key}`;
-        owners.add(owner);
+        const owner = ownerOf(s.id, p);
         // The sandbox as it is when a connection comes (it may be made or remade after the port was claimed).
         const target = () => {
           const now = this.#o.sandbox();
@@ -147,7 +150,6 @@ export class RoutingMesh {
         if (p.proxyProtocol !== 'v2') served.push({ protocol: p.protocol, published: p.published });
       }
     }
-    for (const owner of this.#o.holder.owners) if (owner.startsWith(INGRESS_OWNER) && !owners.has(owner)) await this.#o.holder.release(owner);
     if (this.#closed) return;
     this.#report(errors);
     const host = hostScript({ sandboxAddress: sb?.gwAddress ?? '0.0.0.0', ingress: sb ? served : [], host: this.#o.local() });

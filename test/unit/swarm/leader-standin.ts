@@ -6,6 +6,7 @@
 // the store in between.
 import { Store, encodeCommand, type Command } from '../../../agent/cluster/store/index.js';
 import type { Node } from '../../../agent/cluster/store/types.js';
+import type { DatapathReport } from '../../../agent/api/types.js';
 import { conflict, invalid, notFound } from '../../../agent/swarm/errors.js';
 import type { LeaderOps } from '../../../agent/swarm/leader-ops.js';
 
@@ -47,6 +48,13 @@ export class LeaderStandIn {
       this.#held.shift()!();
       for (let i = 0; i < 10; i++) await Promise.resolve();
     }
+  }
+
+  /** The nodes' latest data path reports, as the dispatcher keeps them (tests set them). */
+  readonly reports = new Map<string, DatapathReport>();
+
+  datapathReports(): ReadonlyMap<string, DatapathReport> {
+    return this.reports;
   }
 
   nodeRef(store: Store, ref: string): Node {
