@@ -128,6 +128,31 @@ export interface NodeInspect {
   Certificate?: { Serial: string; NotAfterMs: number };
   /** The node's encrypted data path as it last reported it to the leader (with its heartbeats); absent when it has not. */
   DataPath?: NodeDataPath;
+  /** The node's gossip plane as it last reported it (issue 11): its view of the members and its drops. */
+  Gossip?: NodeGossipHealth;
+}
+
+/** A node's gossip, as it sees it: State is healthy while every member it knows is alive. */
+export interface NodeGossipHealth {
+  State: 'healthy' | 'degraded';
+  MembersAlive: number;
+  MembersSuspect: number;
+  MembersDead: number;
+  /** Probes that got no answer, directly or through helpers, since the agent started. */
+  ProbeFailures: number;
+  KeyGenerations: number[];
+  /** Datagrams dropped: unknown key, bad tag, malformed. */
+  Dropped: number;
+}
+
+/** What a node says of its gossip plane with its heartbeats. */
+export interface GossipReport {
+  alive: number;
+  suspect: number;
+  dead: number;
+  probeFailures: number;
+  keyGenerations: number[];
+  dropped: number;
 }
 
 // ---- encrypted data path status (issue 7) ---------------------------------------------
@@ -158,6 +183,8 @@ export interface DatapathReport {
   error?: string;
   /** Ingress ports this node cannot serve (issue 10): another program holds them. */
   portErrors?: PortErrorReport[];
+  /** The node's gossip plane (issue 11). */
+  gossip?: GossipReport;
 }
 
 /** One published port a node does not serve, and why. */

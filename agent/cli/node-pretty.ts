@@ -47,5 +47,24 @@ export function prettyNode(n: NodeInspect): string {
     s += line(' Certificate Serial:', n.Certificate.Serial);
     s += line(' Certificate Expiry:', goTime(new Date(n.Certificate.NotAfterMs).toISOString()));
   }
+  // Ours, not docker's: how the node's data path and gossip fare, as it last reported.
+  if (n.DataPath) {
+    const peers = n.DataPath.Networks.flatMap((x) => x.Peers);
+    const up = peers.filter((p) => p.State === 'up').length;
+    s += 'Data Path:\n';
+    s += line(' Encrypted Networks:', String(n.DataPath.Networks.length));
+    s += line(' Sessions Up:', `${up} of ${peers.length}`);
+    for (const p of peers.filter((x) => x.State !== 'up')) s += line(`  ${p.Hostname || p.NodeID}:`, `${p.State}${p.Reason ? ` (${p.Reason})` : ''}`);
+    if (n.DataPath.Error) s += line(' Error:', n.DataPath.Error);
+  }
+  if (n.Gossip) {
+    const g = n.Gossip;
+    s += 'Gossip:\n';
+    s += line(' State:', capitalize(g.State));
+    s += line(' Members:', `${g.MembersAlive} alive, ${g.MembersSuspect} suspect, ${g.MembersDead} dead`);
+    s += line(' Probe Failures:', String(g.ProbeFailures));
+    s += line(' Key Generations:', g.KeyGenerations.join(', '));
+    s += line(' Dropped:', String(g.Dropped));
+  }
   return s;
 }

@@ -2,7 +2,8 @@
 // dir, serves the local API, and runs the control plane (swarm-node.ts), the
 // data plane (datapath/), the endpoints and tasks of this node (endpoint/),
 // discovery: the service records, the DNS resolver and the VIP rules
-// (discovery/), and the routing mesh: published ports on every node (mesh/).
+// (discovery/), and the routing mesh: published ports on every node (mesh/);
+// with --metrics-addr, Prometheus metrics read from all of them (metrics/).
 import { mkdirSync, chmodSync, readFileSync } from 'node:fs';
 import { hostname, platform, arch } from 'node:os';
 import { ApiServer, Text } from '../api/server.js';
@@ -47,6 +48,9 @@ import type { IngressAssignment } from '../swarm/service-views.js';
 import { PortHolder } from '../mesh/port-holder.js';
 import { RoutingMesh, meshSandbox } from '../mesh/routing-mesh.js';
 import { oneLine } from '../../shared/errors.js';
+import { MetricsServer } from '../metrics/metrics-server.js';
+import { metricsCollector } from '../metrics/collect.js';
+import type { MetricsAddr } from '../metrics/metrics-addr.js';
 
 /** How often the daemon lines the data plane up with the swarm membership and the gossip plane. */
 const SYNC_MS = 250;
@@ -68,6 +72,8 @@ export interface DaemonOptions {
   rekeyMs?: number;
   /** The host's resolvers and search list, for names the built-in resolver forwards (default /etc/resolv.conf). */
   resolvConfPath?: string;
+  /** Serve Prometheus metrics on this address (`--metrics-addr`, issue 11); none when absent. */
+  metricsAddr?: MetricsAddr;
 }
 
 export class Daemon {
@@ -98,6 +104,7 @@ export class Daemon {
   /** The routing mesh as the assignment says (undefined: no ingress network, or not in a swarm). */
   #ingress: IngressAssignment | undefined;
   #ingressError = '';
+  readonly #metrics: MetricsServer | undefined;
 
   constructor(opts: DaemonOptions) {
     this.#opts = opts;
@@ -211,6 +218,9 @@ export class Daemon {
       this.#endpoints.forgetGwbridge();
       return undefined;
     });
+    const metricsLog = opts.log.with({ plane: 'metrics' });
+    const planes = { swarm: this.#swarm, data: this.#data, dns: () => this.#dns, endpoints: this.#endpoints, records: this.#records, ingress: () => this.#ingress };
+    if (opts.metricsAddr) this.#metrics = new MetricsServer({ addr: opts.metricsAddr, log: metricsLog, collect: metricsCollector(planes, { log: metricsLog }) });
   }
 
   async start(): Promise<void> {
@@ -221,9 +231,11 @@ export class Daemon {
     this.#bridges.load();
     this.#endpoints.load();
     try {
+      await this.#metrics?.listen();
       await this.#api.listen(this.#opts.socketPath);
     } catch (e) {
       await this.#swarm.close();
+      await this.#metrics?.close();
       throw e;
     }
     this.#scheduleSync();
@@ -394,8 +406,9 @@ export class Daemon {
     const sp = this.#data.secure;
     const nets = this.#data.sealedNetworks();
     const portErrors = this.#mesh.errors.map((e) => ({ serviceId: e.serviceId, port: e.port, error: e.error }));
-    const more = portErrors.length > 0 ? { portErrors } : {};
-    if (nets.length === 0) return this.#dataError ? { networks: [], error: this.#dataError, ...more } : portErrors.length > 0 ? { networks: [], ...more } : undefined;
+    const gossip = this.#swarm.gossipReport();
+    const more = { ...(portErrors.length > 0 ? { portErrors } : {}), ...(gossip ? { gossip } : {}) };
+    if (nets.length === 0) return this.#dataError || portErrors.length > 0 || gossip ? { networks: [], ...(this.#dataError ? { error: this.#dataError } : {}), ...more } : undefined;
     return {
       ...more,
       networks: nets.map(({ nid, vni }) => {
@@ -426,6 +439,7 @@ export class Daemon {
     this.#syncTimer?.cancel();
     // After the last sync: it may have just started the resolver.
     await this.#dns?.close();
+    await this.#metrics?.close();
     await this.#api.close();
     await this.#data.close();
     await this.#swarm.close();

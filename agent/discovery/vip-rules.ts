@@ -14,6 +14,7 @@
 // the same (lowest) backend. Random keeps no state that a reload could reset,
 // and independent clients spread evenly without sharing a counter.
 import { formatIPv4, parseIPv4 } from '../swarm/cidr.js';
+import { backendChains, spreadRule, vipChainKey } from '../host/nft-backends.js';
 import type { DiscoveryView } from './records.js';
 
 /** VIP -> its backends (running task IPs), both plain IPv4. An empty list: no task runs, so the VIP refuses. */
@@ -97,7 +98,10 @@ export function vipKey(m: VipMap): string {
  * no longer need.
  *
  * - chain vip_dnat, nat at hook output, priority -100 (dstnat): `ip daddr VIP`
- *   -> `dnat to` the only backend, or `numgen random mod N map { 0 : ip0, ... }`.
+ *   -> `goto` the only backend's chain, or `numgen random mod N vmap { 0 :
+ *   goto <chain 0>, ... }`; each backend's chain `be_<vip>_<i>` is
+ *   `counter dnat to BACKEND`, so the new flows of each backend are counted
+ *   (host/nft-backends.ts; read back by metrics/lb-counters.ts, issue 11).
  *   Its first rule, `ct state new counter`, counts the endpoint's new flows
  *   and is there for its ct expression: the kernel tracks connections in a
  *   netns only while some rule needs conntrack (nf_ct_netns_get; a nat chain
@@ -112,9 +116,8 @@ export function vipKey(m: VipMap): string {
  */
 export function nftScript(m: VipMap): string {
   const all = entries(m, 'nftScript');
-  const dnat = all
-    .filter(([, b]) => b.length > 0)
-    .map(([vip, b]) => `ip daddr ${vip} dnat to ${b.length === 1 ? b[0] : `numgen random mod ${b.length} map { ${b.map((ip, i) => `${i} : ${ip}`).join(', ')} }`}`);
+  const served = all.filter(([, b]) => b.length > 0);
+  const dnat = served.map(([vip, b]) => spreadRule(`ip daddr ${vip}`, vipChainKey(vip), b.length));
   const refused = all.filter(([, b]) => b.length === 0).map(([vip]) => vip);
   const lines = [
     `table ip ${VIP_TABLE} {}`,
@@ -125,6 +128,7 @@ export function nftScript(m: VipMap): string {
     '\t\tct state new counter',
     ...dnat.map((r) => `\t\t${r}`),
     '\t}',
+    ...served.flatMap(([vip, b]) => backendChains(vipChainKey(vip), b.map((ip) => `counter dnat to ${ip}`))),
   ];
   if (refused.length > 0) {
     const set = `{ ${refused.join(', ')} }`;

@@ -7,6 +7,7 @@
 // The node's loopback is left to the agent's port holders (port-holder.ts):
 // a DNAT of 127.0.0.1 to another host's address would be dropped as martian.
 import { parseIPv4 } from '../swarm/cidr.js';
+import { backendChains, portChainKey, spreadRule } from '../host/nft-backends.js';
 
 export const MESH_TABLE = 'agent_mesh';
 
@@ -82,20 +83,26 @@ export function hostScript(o: { sandboxAddress: string; ingress: readonly { prot
  * The ingress sandbox: each published port, per flow, to one backend's target
  * port (numgen random, as the VIP rules), and a masquerade on the ingress
  * interface for what was translated, so the task replies to this sandbox.
+ * Each backend has a chain `be_<protocol>_<port>_<i>` whose rule counts the
+ * flows it is given (host/nft-backends.ts, issue 11); the rule repeats the
+ * port match because nft takes a port in a dnat only after a transport match.
  */
 export function sandboxScript(o: { ingressIf: string; ports: readonly IngressPort[] }): string {
   const ifname = checkIfname(o.ingressIf);
   const rules: string[] = [];
+  const backendChainLines: string[] = [];
   for (const p of [...o.ports].sort(byPort)) {
     const target = checkPort('target port', p.target);
     const backends = [...new Set(p.backends.map((b) => checkIp('backend', b)))].sort((a, b) => parseIPv4(a)! - parseIPv4(b)!);
     if (backends.length === 0) continue;
     const dport = `${p.protocol} dport ${checkPort('published port', p.published)}`;
-    rules.push(
-      backends.length === 1
-        ? `${dport} dnat to ${backends[0]}:${target}`
-        : `${dport} dnat ip addr . port to numgen random mod ${backends.length} map { ${backends.map((b, i) => `${i} : ${b} . ${target}`).join(', ')} }`,
-    );
+    const key = portChainKey(p.protocol, p.published);
+    rules.push(spreadRule(dport, key, backends.length));
+    backendChainLines.push(...backendChains(key, backends.map((b) => `counter ${dport} dnat to ${b}:${target}`)));
   }
-  return table([chain('prerouting', 'prerouting', -100, rules), chain('postrouting', 'postrouting', 100, [`oifname "${ifname}" ct status dnat masquerade`])]);
+  return table([
+    chain('prerouting', 'prerouting', -100, rules),
+    chain('postrouting', 'postrouting', 100, [`oifname "${ifname}" ct status dnat masquerade`]),
+    ...backendChainLines,
+  ]);
 }

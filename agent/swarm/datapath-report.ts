@@ -3,7 +3,7 @@
 // the latest report per node in memory (dispatcher.ts) and shows it in
 // `node inspect` (DataPath) and `network inspect` (Peers). Here: reading a
 // report off the wire, and the two views. Pure.
-import type { DatapathPeerReport, DatapathPeerState, DatapathPeerView, DatapathReport, NetworkPeer, NodeDataPath } from '../api/types.js';
+import type { DatapathPeerReport, DatapathPeerState, DatapathPeerView, DatapathReport, GossipReport, NetworkPeer, NodeDataPath, NodeGossipHealth } from '../api/types.js';
 import type { Store } from '../cluster/store/index.js';
 import type { Network } from '../cluster/store/types.js';
 import { FieldError, int, nonEmpty, oneOf, str } from '../cluster/store/validate.js';
@@ -67,10 +67,39 @@ export function parseDatapathReport(v: unknown, path = 'datapath'): DatapathRepo
           const e = plain(x, `${path}.portErrors[${i}]`);
           return { serviceId: nonEmpty(e['serviceId'], `${path}.portErrors[${i}].serviceId`), port: nonEmpty(e['port'], `${path}.portErrors[${i}].port`), error: cut(str(e['error'], `${path}.portErrors[${i}].error`)) };
         });
+  const g = m['gossip'];
   return {
     networks,
     ...(error === undefined || error === null ? {} : { error: cut(str(error, `${path}.error`)) }),
     ...(portErrors.length > 0 ? { portErrors } : {}),
+    ...(g === undefined || g === null ? {} : { gossip: gossipReport(g, `${path}.gossip`) }),
+  };
+}
+
+/** Counts are whole numbers; at most MAX_REPORT_PEERS key generations. */
+function gossipReport(v: unknown, path: string): GossipReport {
+  const m = plain(v, path);
+  const n = (k: string) => int(0)(m[k], `${path}.${k}`);
+  return {
+    alive: n('alive'),
+    suspect: n('suspect'),
+    dead: n('dead'),
+    probeFailures: n('probeFailures'),
+    keyGenerations: list(m['keyGenerations'], `${path}.keyGenerations`, MAX_REPORT_PEERS).map((x, i) => int(0)(x, `${path}.keyGenerations[${i}]`)),
+    dropped: n('dropped'),
+  };
+}
+
+/** NodeInspect.Gossip: the node's report, summed up. */
+export function nodeGossip(r: GossipReport): NodeGossipHealth {
+  return {
+    State: r.suspect + r.dead === 0 ? 'healthy' : 'degraded',
+    MembersAlive: r.alive,
+    MembersSuspect: r.suspect,
+    MembersDead: r.dead,
+    ProbeFailures: r.probeFailures,
+    KeyGenerations: [...r.keyGenerations],
+    Dropped: r.dropped,
   };
 }
 

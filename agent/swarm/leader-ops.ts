@@ -18,7 +18,7 @@ import type { ClusterSettings, Node, NodeAvailability, NodeRole } from '../clust
 import { conflict, denied, invalid, notFound } from './errors.js';
 import { GOSSIP_KEY_BYTES, gossipKeyId } from './gossip-keys.js';
 import { AttachOps } from './attach-ops.js';
-import { nodeDataPath } from './datapath-report.js';
+import { nodeDataPath, nodeGossip } from './datapath-report.js';
 import { NetworkOps } from './network-ops.js';
 import { ServiceOps } from './service-ops.js';
 import { CLUSTER_ID_KEY, TOKENS_ID } from './store-ids.js';
@@ -308,6 +308,7 @@ export class LeaderOps {
     const v = nodeView(n, f);
     const r = this.datapathReports().get(n.id);
     if (r) v.DataPath = nodeDataPath(store, r);
+    if (r?.gossip) v.Gossip = nodeGossip(r.gossip);
     return v;
   }
 

@@ -4,7 +4,7 @@
 import type { Clock } from '../../shared/clock.js';
 import type { Rand } from '../../shared/rand.js';
 import type { DatagramTransport, StreamTransport } from '../../shared/transport/types.js';
-import type { SwarmInfo } from '../api/types.js';
+import type { GossipReport, SwarmInfo } from '../api/types.js';
 import type { Logger } from '../daemon/log.js';
 import { GOSSIP_PORT, GossipNode } from '../gossip/gossip-node.js';
 import type { NetworkDbConfig } from '../gossip/networkdb/index.js';
@@ -78,6 +78,22 @@ export class NodeGossip {
     this.#node = undefined;
     this.#seeds = '';
     await g?.close();
+  }
+
+  /** What the heartbeats say of this plane (NodeInspect.Gossip on the managers), when running. */
+  report(): GossipReport | undefined {
+    const g = this.#node;
+    if (!g) return undefined;
+    const count = (state: string) => g.members().filter((m) => m.state === state).length;
+    const d = g.ring.drops;
+    return {
+      alive: count('alive'),
+      suspect: count('suspect'),
+      dead: count('dead'),
+      probeFailures: g.swim.stats().probeFailures,
+      keyGenerations: [...g.ring.generations],
+      dropped: d.unknownKey + d.badTag + d.tooShort + d.badVersion + g.stats.malformed + g.swim.stats().malformed + g.db.stats().malformed,
+    };
   }
 
   /** `Swarm.Gossip` of /info, when running. */

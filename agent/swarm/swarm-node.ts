@@ -9,7 +9,7 @@ import type { Clock } from '../../shared/clock.js';
 import { UsageError } from '../../shared/errors.js';
 import type { Rand } from '../../shared/rand.js';
 import type { StreamTransport } from '../../shared/transport/types.js';
-import type { AttachAnswer, DatapathReport, NetworkInspect, NodeInspect, SwarmInfo, SwarmInitRequest, SwarmInspect, SwarmJoinRequest, SwarmSpecInput, NodeUpdateRequest } from '../api/types.js';
+import type { AttachAnswer, DatapathReport, GossipReport, NetworkInspect, NodeInspect, SwarmInfo, SwarmInitRequest, SwarmInspect, SwarmJoinRequest, SwarmSpecInput, NodeUpdateRequest } from '../api/types.js';
 import { CertificateAuthority, DEFAULT_CERT_VALIDITY_MS } from '../cluster/ca/ca.js';
 import { decodeCertificate, encodeCertificate, encodeTbs } from '../cluster/ca/certificate.js';
 import { parseJoinToken } from '../cluster/ca/join-token.js';
@@ -108,6 +108,11 @@ export class SwarmNode {
     await this.#gossip.stop();
     await this.#manager?.close();
     this.#manager = undefined;
+  }
+
+  /** What the heartbeats say of the gossip plane (issue 11), once it runs. */
+  gossipReport(): GossipReport | undefined {
+    return this.#gossip.report();
   }
 
   /** The gossip plane, once the first assignment brought a keyring. */

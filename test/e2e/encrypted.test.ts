@@ -118,6 +118,15 @@ t('encrypted overlay: no plaintext on the wire; keys rotated every 5 s and sessi
     ok(rows.every((p) => p.TxBytes > 0 && p.LastHandshake !== null), JSON.stringify(rows));
     const h1node = (JSON.parse(await cli(h0!, 'node', 'inspect', 'h1')) as { DataPath?: { Networks: { Name: string; Peers: { State: string }[] }[] } }[])[0]!;
     ok(h1node.DataPath?.Networks.some((n) => n.Name === 'sec' && n.Peers.every((p) => p.State === 'up')), `node inspect shows h1's data path: ${JSON.stringify(h1node.DataPath)}`);
+    // And its gossip health (issue 11): every member alive as h1 sees them, the keyring's generations.
+    const h1gossip = await until('h1 reports healthy gossip', 10_000, async () => {
+      const g = (JSON.parse(await cli(h0!, 'node', 'inspect', 'h1')) as { Gossip?: { State: string; MembersAlive: number; KeyGenerations: number[] } }[])[0]!.Gossip;
+      return g?.State === 'healthy' && g.MembersAlive === ctx.agents.length ? g : undefined;
+    });
+    ok(h1gossip.KeyGenerations.length >= 1, JSON.stringify(h1gossip));
+    const pretty = await cli(h0!, 'node', 'inspect', '--pretty', 'h1');
+    ok(/Data Path:\n Encrypted Networks:\s+\d+\n Sessions Up:\s+(\d+) of \1\n/.test(pretty), pretty);
+    ok(/Gossip:\n State:\s+Healthy\n Members:\s+\d+ alive, 0 suspect, 0 dead\n/.test(pretty), pretty);
 
     // A node removed from the swarm: cut off at once, its injections refused.
     await cli(h2!, 'run', '-d', '--name', 'e2', '--network', 'sec', '--', 'sleep', '600');

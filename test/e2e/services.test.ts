@@ -165,12 +165,19 @@ t('replicas spread over three hosts, scale to 5 and to 1 within 10 s, reach each
       for (const a of [h0!, h1b, h2!]) for (const svc of ['web', 'brief', 'nowhere', 'ghost', 'pub', 'rr']) n += (await localTasks(a, svc)).length;
       return n === 0 ? true : undefined;
     });
-    // What the tasks owned went with them: no task netns, no sandbox (nothing else is on an overlay here).
+    // What the tasks owned went with them: no task netns, no sandbox; what stays is the routing mesh's,
+    // one ingress sandbox per node and the ingress network's sandbox (docker's ingress-sbox and lb-ingress).
     const bed = ctx.bed!;
-    await until('no task or sandbox netns left', 10_000, async () => {
+    const ingressVni = (JSON.parse(await cli(h0!, 'network', 'inspect', 'ingress')) as { VNI: number }[])[0]!.VNI;
+    let left: string[] = [];
+    await until('no task or sandbox netns left but the mesh\'s', 10_000, async () => {
       const r = await bed.exec(bed.hosts[0]!, ['ip', 'netns', 'list']);
-      const ours = r.stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => /-(e[0-9a-z]{12}|n\d+)$/.test(n) && n.startsWith(bed.prefix));
-      return ours.length === 0 ? true : undefined;
+      left = r.stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => /-(e[0-9a-z]{12}|n\d+)$/.test(n) && n.startsWith(bed.prefix));
+      const sandboxes = left.filter((n) => /-n\d+$/.test(n));
+      const endpoints = left.filter((n) => /-e[0-9a-z]{12}$/.test(n));
+      return sandboxes.every((n) => n.endsWith(`-n${ingressVni}`)) && sandboxes.length === 3 && endpoints.length === 3 ? true : undefined;
+    }).catch((e: Error) => {
+      throw new Error(`${e.message}: ${left.join(', ')}`);
     });
     // Nor the resolv.conf each task's netns had under /etc/netns (`ip netns del` leaves those).
     const etc = existsSync('/etc/netns') ? readdirSync('/etc/netns').filter((n) => n.startsWith(`${bed.prefix}-`)) : [];

@@ -314,7 +314,8 @@ t('the script loads on a fresh netns and again over itself (idempotent); an empt
   const once = await listTable(fresh);
   await nft(fresh, nftScript(m));
   is(await listTable(fresh), once);
-  ok(once.includes(`ip daddr ${VIP} dnat to numgen random mod 3 map { 0 : 10.99.0.11, 1 : 10.99.0.12, 2 : 10.99.0.13 }`), once);
+  ok(once.includes(`ip daddr ${VIP} numgen random mod 3 vmap { 0 : goto be_10_99_0_100_0, 1 : goto be_10_99_0_100_1, 2 : goto be_10_99_0_100_2 }`), once);
+  ok(once.includes('counter packets 0 bytes 0 dnat to 10.99.0.13'), once);
   await nft(fresh, nftScript(new Map()));
   // nft versions print the priority as -100 or dstnat.
   match((await listTable(fresh)).replace(/\s+/g, ' ').trim(), /^table ip agent_lb \{ chain vip_dnat \{ type nat hook output priority (-100|dstnat); policy accept; ct state new counter packets 0 bytes 0 \} \}$/);

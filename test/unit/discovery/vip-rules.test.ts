@@ -63,7 +63,7 @@ t('vipTable: a VIP on two of the endpoint networks keeps the first network backe
   equal(asObject(vipTable(['a', 'b', 'a'], v)), { '10.5.0.2': ['10.5.0.5'] });
 });
 
-t('nftScript: golden, random choice among several, a plain dnat for one, reject for none', () => {
+t('nftScript: golden, random choice among several backend chains, a goto for one, reject for none; each backend chain counts its flows', () => {
   const m: VipMap = new Map([
     ['10.0.1.3', ['10.0.1.20']],
     ['10.0.1.2', ['10.0.1.10', '10.0.1.9', '10.0.1.11']],
@@ -79,8 +79,20 @@ t('nftScript: golden, random choice among several, a plain dnat for one, reject 
       '\tchain vip_dnat {',
       '\t\ttype nat hook output priority -100; policy accept;',
       '\t\tct state new counter',
-      '\t\tip daddr 10.0.1.2 dnat to numgen random mod 3 map { 0 : 10.0.1.9, 1 : 10.0.1.10, 2 : 10.0.1.11 }',
-      '\t\tip daddr 10.0.1.3 dnat to 10.0.1.20',
+      '\t\tip daddr 10.0.1.2 numgen random mod 3 vmap { 0 : goto be_10_0_1_2_0, 1 : goto be_10_0_1_2_1, 2 : goto be_10_0_1_2_2 }',
+      '\t\tip daddr 10.0.1.3 goto be_10_0_1_3_0',
+      '\t}',
+      '\tchain be_10_0_1_2_0 {',
+      '\t\tcounter dnat to 10.0.1.9',
+      '\t}',
+      '\tchain be_10_0_1_2_1 {',
+      '\t\tcounter dnat to 10.0.1.10',
+      '\t}',
+      '\tchain be_10_0_1_2_2 {',
+      '\t\tcounter dnat to 10.0.1.11',
+      '\t}',
+      '\tchain be_10_0_1_3_0 {',
+      '\t\tcounter dnat to 10.0.1.20',
       '\t}',
       '\tchain vip_reject {',
       '\t\ttype filter hook output priority 0; policy accept;',
@@ -157,7 +169,8 @@ t('vipTable against a dumb twin on seeded random records; its output always rend
     for (const [, b] of m) is(b.length > 0, true);
     const script = nftScript(m);
     is(script.includes('vip_reject'), false);
-    is(script.split('\n').filter((l) => l.includes('dnat to')).length, m.size);
+    is(script.split('\n').filter((l) => l.includes('dnat to')).length, [...m.values()].reduce((n, b) => n + b.length, 0), 'one counted dnat per backend');
+    is(script.split('\n').filter((l) => /^\t\tip daddr \S+ (goto|numgen)/.test(l)).length, m.size, 'one spreading rule per VIP');
   }
 });
 

@@ -21,7 +21,7 @@ t('host netns: ingress ports to the sandbox, host-mode ports to their task, from
   is(s, ['table ip agent_mesh {}', 'delete table ip agent_mesh', 'table ip agent_mesh {', ...chain('prerouting'), ...chain('output'), '}', ''].join('\n'));
 });
 
-t('ingress sandbox: one backend is a plain dnat, several a per-flow numgen map with the target port; masquerade on the ingress interface; a port without backends is left out', () => {
+t('ingress sandbox: each port to its backend chains (a goto for one, a per-flow numgen vmap for several), each chain counting its flows and translating to the target port; masquerade on the ingress interface; a port without backends is left out', () => {
   const s = sandboxScript({
     ingressIf: 'eth0',
     ports: [
@@ -38,12 +38,21 @@ t('ingress sandbox: one backend is a plain dnat, several a per-flow numgen map w
       'table ip agent_mesh {',
       '\tchain prerouting {',
       '\t\ttype nat hook prerouting priority -100; policy accept;',
-      '\t\tudp dport 53 dnat to 10.0.0.4:5353',
-      '\t\ttcp dport 8080 dnat ip addr . port to numgen random mod 2 map { 0 : 10.0.0.9 . 80, 1 : 10.0.0.10 . 80 }',
+      '\t\tudp dport 53 goto be_udp_53_0',
+      '\t\ttcp dport 8080 numgen random mod 2 vmap { 0 : goto be_tcp_8080_0, 1 : goto be_tcp_8080_1 }',
       '\t}',
       '\tchain postrouting {',
       '\t\ttype nat hook postrouting priority 100; policy accept;',
       '\t\toifname "eth0" ct status dnat masquerade',
+      '\t}',
+      '\tchain be_udp_53_0 {',
+      '\t\tcounter udp dport 53 dnat to 10.0.0.4:5353',
+      '\t}',
+      '\tchain be_tcp_8080_0 {',
+      '\t\tcounter tcp dport 8080 dnat to 10.0.0.9:80',
+      '\t}',
+      '\tchain be_tcp_8080_1 {',
+      '\t\tcounter tcp dport 8080 dnat to 10.0.0.10:80',
       '\t}',
       '}',
       '',

@@ -132,7 +132,7 @@ t("with the sandbox: the host DNATs each ingress port to the sandbox's gw addres
     [SB.netns, inner],
   ]);
   ok(host.includes('tcp dport 8080 dnat to 172.18.0.2:8080') && host.includes('udp dport 5353 dnat to 172.18.0.2:5353'));
-  ok(inner.includes('map { 0 : 10.0.0.5 . 80, 1 : 10.0.0.6 . 80 }') && inner.includes('oifname "eth0" ct status dnat masquerade'));
+  ok(inner.includes('tcp dport 8080 dnat to 10.0.0.5:80') && inner.includes('tcp dport 8080 dnat to 10.0.0.6:80') && inner.includes('oifname "eth0" ct status dnat masquerade'));
   ok(!inner.includes('10.0.0.9') && !inner.includes('10.0.0.10') && !inner.includes('10.1.0.5'), "only web's records on the ingress network");
   // The TCP port's holder relays (loopback) to the sandbox as it is when a connection comes, no header; UDP has no relay.
   const tcp = w.holder.held.get('8080/tcp')!.claim;
