@@ -100,6 +100,7 @@ async function swarmDemo(bed: TestBed, agents: AgentProcess[], out: (t: string) 
   await serviceDemo(m, out);
   await discoveryDemo(m, agents, out);
   await meshDemo(bed, m, out);
+  await observeDemo(bed, m, out);
   if (rest.length > 1) {
     const wrong = workerToken.slice(0, -5) + (workerToken.endsWith('00000') ? '11111' : '00000');
     out('\nA token with a wrong secret is refused, and nothing is half-joined:\n');
@@ -204,6 +205,16 @@ async function meshDemo(bed: TestBed, m: AgentProcess, out: (t: string) => void)
   await show(m, ['service', 'rm', 'demo-pub'], out);
 }
 
+/** What an operator watches: a node's health as the managers see it, and a node's Prometheus metrics. */
+async function observeDemo(bed: TestBed, m: AgentProcess, out: (t: string) => void): Promise<void> {
+  const other = bed.hosts[bed.hosts.length - 1]!;
+  out(`\nObserving: the managers keep each node's last word on its data path and gossip (node inspect), and every agent serves\nPrometheus metrics (agent daemon --metrics-addr; here each host's address, port 9323).\n`);
+  await show(m, ['node', 'inspect', '--pretty', other.name], out);
+  const r = await bed.exec(bed.hosts[0]!, ['curl', '-s', '--max-time', '3', `http://${other.ip}:9323/metrics`], { allowFail: true });
+  const picked = r.stdout.split('\n').filter((l) => /^agent_(build_info|swarm_local_node_state|gossip_members|gossip_key_generation|datapath_bytes_total|datapath_sessions|dns_queries_total|lb_flows_total)[{ ]/.test(l) && !/ 0$/.test(l));
+  out(`\n${bed.hosts[0]!.name}$ curl -s http://${other.ip}:9323/metrics | grep ... (${r.stdout.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length} series in all; some of them)\n${picked.slice(0, 16).map((l) => `  ${l}`).join('\n')}\n`);
+}
+
 /** Endpoints on two hosts talk over an overlay: addresses from the managers, frames as VXLAN through the agents. */
 async function overlayDemo(a: AgentProcess, b: AgentProcess, out: (t: string) => void): Promise<void> {
   out(`\nStandalone endpoints on an attachable overlay: each runs in its own network namespace on ${a.host.name} and ${b.host.name}.\n`);
@@ -246,7 +257,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
 
     out('\nStarting one agent daemon per host:\n');
     const cmd = selfCommand();
-    const agents: AgentProcess[] = await Promise.all(bed.hosts.map((h) => bed.startAgent(h, { agentCmd: cmd, args: ['--hostname', h.name] })));
+    // Each serves Prometheus metrics on its underlay address, docker's port (shown at the end).
+    const agents: AgentProcess[] = await Promise.all(bed.hosts.map((h) => bed.startAgent(h, { agentCmd: cmd, args: ['--hostname', h.name, '--metrics-addr', `${h.ip}:9323`] })));
     const versions = await Promise.all(agents.map((a) => a.api('GET', '/version')));
     out(
       table([
@@ -276,15 +288,16 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     }
 
     out(
-      '\nWhat exists today: the agent daemon and its local API, the same binary on Node, Deno and as a single executable, this test bed\n' +
-        'of namespace hosts, the control plane (swarm init/join/leave, join tokens, node commands, Raft between managers, all of it over\n' +
-        'authenticated, encrypted channels on 2377), gossip on 7946 (SWIM membership, NetworkDB tables, a rotating keyring), and\n' +
-        'overlay network objects with IPAM, and the overlay data path: endpoints (agent run, exec, ps, rm, network connect) on any\n' +
-        'host reach each other as VXLAN through the agents, and encrypted overlays (WireGuard-like sessions, AES-256-GCM, keys\n' +
-        'rotated by the managers and handed only to nodes with endpoints on the network), and services (replicated and global tasks\n' +
-        'the leader places, scales, restarts and rolls over, each a process in its own namespace), found by name through the agent\'s\n' +
-        'resolver and reached through a VIP spread over their tasks, and the routing mesh (published ports answer on every host and\n' +
-        'reach a task on any; host mode, PROXY protocol v2, agent run -p with TCP, UDP and SCTP). Next: installing and observing it.\n',
+      '\nWhat you saw: agents on ' + bed.hosts.length + ' hosts formed a swarm over authenticated, encrypted channels (Raft among the managers on 2377),\n' +
+        'gossiped on 7946 under a rotating keyring, carried overlay frames as VXLAN on 4789 (sealed with AES-256-GCM on the encrypted\n' +
+        'overlay), ran services whose tasks found each other by name and reached each other through VIPs, published a port that\n' +
+        'answered on every host (the routing mesh), and reported their health and metrics.\n' +
+        '\nWhere to look next:\n' +
+        '  docs/                     a page per plane: what it guarantees, its messages, its failure modes\n' +
+        '  docs/install.md           curl -fsSL <base-url>/install.sh | sh on each machine of a fleet, run by systemd\n' +
+        '  docs/metrics.md           the Prometheus series (agent daemon --metrics-addr 127.0.0.1:9323)\n' +
+        '  agent demo --keep         keep this cluster up and try the commands yourself\n' +
+        '  npm test; npm run bench:datapath, bench:discovery, bench:mesh\n',
     );
     if (opts.keep) {
       out(`\nThe cluster is up. Try: agent -H unix://${agents[0]!.socket} info\nPress Ctrl-C to tear it down.\n`);

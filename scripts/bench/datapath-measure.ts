@@ -204,7 +204,12 @@ export async function ping(p: Pair): Promise<Ping> {
 
 /** The Udp: line pair of /proc/net/snmp as name -> value (the netns of whoever reads it). */
 export function parseUdpSnmp(text: string): Map<string, number> {
-  const lines = text.split('\n').filter((l) => l.startsWith('Udp: '));
+  return parseSnmpSection(text, 'Udp');
+}
+
+/** One section's line pair (names, then values) of /proc/net/snmp or /proc/net/netstat (`Tcp`, `TcpExt`, ...) as name -> value. */
+export function parseSnmpSection(text: string, section: string): Map<string, number> {
+  const lines = text.split('\n').filter((l) => l.startsWith(`${section}: `));
   const [names, values] = [lines[0]?.split(/\s+/).slice(1) ?? [], lines[1]?.split(/\s+/).slice(1) ?? []];
   return new Map(names.map((n, i) => [n, Number(values[i])]));
 }

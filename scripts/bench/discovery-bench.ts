@@ -83,18 +83,18 @@ function parseArgs(argv: readonly string[]): Options {
   return o;
 }
 
-/** `node scripts/build.mjs --no-sea`, so the bench runs the agent of this tree. */
-async function buildAgent(root: string): Promise<readonly string[]> {
+/** `node scripts/build.mjs --no-sea`, so the bench runs the agent of this tree (also bench:mesh's). */
+export async function buildAgent(root: string): Promise<readonly string[]> {
   const script = join(root, 'scripts/build.mjs');
-  if (!existsSync(script)) throw new Error(`no ${script}: run from the repository root (npm run bench:discovery)`);
+  if (!existsSync(script)) throw new Error(`no ${script}: run from the repository root (npm run bench:...)`);
   log('building dist/agent.mjs (node scripts/build.mjs --no-sea)');
   const r = await run([process.execPath, script, '--no-sea'], { timeoutMs: BUILD_TIMEOUT_MS, allowFail: true });
   if (r.code !== 0) throw new Error(`build failed: ${r.stderr.trim().split('\n')[0] ?? `exit ${r.code}`}`);
   return [process.execPath, join(root, 'dist/agent.mjs')];
 }
 
-/** Per daemon: how many WARN and ERROR lines its log has, and the first few. */
-function daemonNotes(swarm: Swarm | undefined): string[] {
+/** Per daemon: how many WARN and ERROR lines its log has, and the first few (also bench:mesh's). */
+export function daemonNotes(swarm: Pick<Swarm, 'nodes'> | undefined): string[] {
   const out: string[] = [];
   for (const n of swarm?.nodes ?? []) {
     let text = '';

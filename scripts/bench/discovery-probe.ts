@@ -23,6 +23,7 @@ import { Buffer } from 'node:buffer';
 import { execFile, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import dnsPacket from 'dns-packet';
+import { parseBackendChain, vipChainKey } from '../../agent/host/nft-backends.js';
 import { DNS_PORT, FLAG_TC, FLAGS_OFFSET, HEADER_BYTES, ID_OFFSET, RCODE_MASK, aQuery, line, parseFlags, resolvConfServer } from './discovery-wire.js';
 
 const SPEC = {
@@ -55,30 +56,12 @@ interface Track {
 
 const track = (): Track => ({ count: undefined, regressions: 0, samples: 0, errors: 0 });
 
-/** Every dotted quad anywhere in a JSON value. */
-function ipv4s(v: unknown, out: Set<string>): Set<string> {
-  if (typeof v === 'string') {
-    if (/^\d{1,3}(\.\d{1,3}){3}$/.test(v)) out.add(v);
-  } else if (v !== null && typeof v === 'object') {
-    for (const x of Object.values(v)) ipv4s(x, out);
-  }
-  return out;
-}
-
-/** The backends of vip in `nft -j list table ip agent_lb`: the addresses in the dnat of its rule in chain vip_dnat (none: 0). */
+/** The backends of vip in `nft -j list table ip agent_lb`: its backend chains (none: 0). */
 export function vipBackends(json: string, vip: string): number {
-  const doc = JSON.parse(json) as { nftables?: { rule?: { chain?: string; expr?: Record<string, unknown>[] } }[] };
-  for (const item of doc.nftables ?? []) {
-    const r = item.rule;
-    if (r?.chain !== 'vip_dnat' || !Array.isArray(r.expr)) continue;
-    const ours = r.expr.some((e) => (e['match'] as { right?: unknown } | undefined)?.right === vip);
-    if (!ours) continue;
-    const dnat = r.expr.find((e) => 'dnat' in e);
-    const ips = ipv4s(dnat?.['dnat'], new Set());
-    ips.delete(vip);
-    return ips.size;
-  }
-  return 0;
+  // One chain per backend (agent/host/nft-backends.ts): count the VIP's backend chains.
+  const doc = JSON.parse(json) as { nftables?: { chain?: { name?: string } }[] };
+  const key = vipChainKey(vip);
+  return (doc.nftables ?? []).filter((item) => parseBackendChain(item.chain?.name ?? '')?.key === key).length;
 }
 
 async function main(): Promise<void> {

@@ -9,6 +9,9 @@
 // The daemons read an empty resolv.conf (AGENT_RESOLV_CONF): a name the
 // resolver does not know (tasks.web at 0 replicas) gets SERVFAIL at once,
 // and no query is ever forwarded out of the bed.
+//
+// startSwarm (daemons, init, joins) and the helpers below are also
+// `npm run bench:mesh`'s (mesh-swarm.ts).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TaskInspect } from '../../agent/api/types.js';
@@ -109,18 +112,24 @@ function nodeOf(bed: TestBed, proc: AgentProcess, index: number): Node {
   };
 }
 
-async function runningTasks(leader: Node, service: string, n: number): Promise<TaskInspect[]> {
+/** Waits until service has n tasks running and none on its way; returns them. */
+export async function runningTasks(leader: Node, service: string, n: number): Promise<TaskInspect[]> {
   return until(`${n} running tasks of ${service}`, TASKS_RUNNING_MS, async () => {
     const ts = await tasksOf(leader.proc, service);
     return allRunning(ts, n) ? ts.filter((t) => t.DesiredState === 'running') : undefined;
   });
 }
 
-export async function buildSwarm(bed: TestBed, agentCmd: readonly string[], taskLifeS: number, say: (s: string) => void): Promise<Swarm> {
+/**
+ * One daemon per bed host (named h0, h1, ...), h0 `swarm init` (the leader),
+ * the others joined as workers, until every node is Ready. The daemons read
+ * an empty resolv.conf, so nothing is forwarded out of the bed.
+ */
+export async function startSwarm(bed: TestBed, agentCmd: readonly string[], say: (s: string) => void): Promise<{ nodes: Node[]; leader: Node }> {
   const resolvConf = join(bed.dir, 'empty-resolv.conf');
-  writeFileSync(resolvConf, '# bench:discovery: no upstream resolver, nothing forwarded out of the bed\n');
+  writeFileSync(resolvConf, '# bench: no upstream resolver, nothing forwarded out of the bed\n');
   const env = { ...process.env, ...AGENT_ENV, AGENT_RESOLV_CONF: resolvConf };
-  say('  3 daemons, swarm init + 2 joins');
+  say(`  ${bed.hosts.length} daemons, swarm init + ${bed.hosts.length - 1} joins`);
   const procs = await Promise.all(
     bed.hosts.map((h, i) => bed.startAgent(h, { agentCmd, env, args: ['--hostname', `h${i}`], readyTimeoutMs: READY_TIMEOUT_MS })),
   );
@@ -129,10 +138,15 @@ export async function buildSwarm(bed: TestBed, agentCmd: readonly string[], task
   await leader.cli(['swarm', 'init', '--advertise-addr', leader.host.ip, '--dispatcher-heartbeat', HEARTBEAT]);
   const token = (await leader.cli(['swarm', 'join-token', '-q', 'worker'])).trim();
   for (const n of nodes.slice(1)) await n.cli(['swarm', 'join', '--token', token, '--advertise-addr', n.host.ip, `${leader.host.ip}:2377`]);
-  await until('3 nodes Ready', NODES_READY_MS, async () => {
+  await until(`${nodes.length} nodes Ready`, NODES_READY_MS, async () => {
     const rows = (await leader.cli(['node', 'ls', '--format', 'json'])).split('\n').filter((l) => l.trim() !== '');
     return rows.map((l) => JSON.parse(l) as { Status: string }).filter((r) => r.Status === 'Ready').length === nodes.length ? true : undefined;
   });
+  return { nodes, leader };
+}
+
+export async function buildSwarm(bed: TestBed, agentCmd: readonly string[], taskLifeS: number, say: (s: string) => void): Promise<Swarm> {
+  const { nodes, leader } = await startSwarm(bed, agentCmd, say);
   say(`  network ${NETWORK}; services ${SERVICE} (${START_REPLICAS} replicas), ${CLIENT} (on h0), ${PROBE} (global)`);
   await leader.cli(['network', 'create', '-d', 'overlay', NETWORK]);
   const sleep = ['sleep', String(taskLifeS)];

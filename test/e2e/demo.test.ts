@@ -61,6 +61,10 @@ t('agent demo shows hosts, agents, reachability and a partition, then leaves not
   match(r.out, /NODE\s+STATE\s+LAST HANDSHAKE\s+SENT\s+RECEIVED\n(\s+h[12]\s+up\s.*\n){2}/);
   // The routing mesh: 8080 answers through every host, each answer from a task of demo-pub.
   match(r.out, /CURL FROM\s+TO\s+ANSWERED BY.*\n(\s+h\d\s+h\d 192\.0\.2\.\d+:8080\s+demo-pub\.\d(, demo-pub\.\d){2}\n){3}/);
+  // Observing: a node's gossip health as the managers see it, and its metrics; then what was shown and where to look next.
+  match(r.out, /Gossip:\n\s+State:\s+Healthy\n/);
+  match(r.out, /agent_gossip_members\{state="alive"\} 3\n/);
+  match(r.out, /What you saw: [\s\S]*Where to look next:\n\s+docs\//);
   match(r.out, /no namespace, link or temp dir of tb\w+-0 is left/);
   await nothingLeft(r.pid);
 });

@@ -54,7 +54,9 @@ function unitEnvironment(): Record<string, string> {
 
 async function idleSwarm(ctx: Ctx, cmd: readonly string[]): Promise<AgentProcess[]> {
   const env = unitEnvironment();
-  const agents = [await start(ctx, 0, cmd, env), await start(ctx, 1, cmd, env), await start(ctx, 2, cmd, env)];
+  // Structured logs, as a fleet's log shipper would take them.
+  const json = ['--log-format', 'json'];
+  const agents = [await start(ctx, 0, cmd, env, json), await start(ctx, 1, cmd, env, json), await start(ctx, 2, cmd, env, json)];
   await init(ctx, agents[0]!, 0);
   const tok = await token(agents[0]!, 'worker');
   for (const i of [1, 2]) await joinAs(ctx, agents[i]!, i, tok);
@@ -102,6 +104,18 @@ t('an idle member of a 3-node swarm (2 networks, 2 tasks) stays under 64 MiB on 
     }
     const after = agents.map((x) => readFileSync(x.logPath, 'utf8').split('\n').length);
     for (const [i, n] of after.entries()) ok(n - before[i]! < 10, `${agents[i]!.host.name} logged ${n - before[i]!} lines during 400 pings`);
+    // Every line the daemons wrote is one JSON object with a time, a level and a message.
+    for (const a of agents) {
+      for (const line of readFileSync(a.logPath, 'utf8').split('\n').filter((l) => l.trim() !== '')) {
+        let o: { ts?: unknown; level?: unknown; msg?: unknown } = {};
+        try {
+          o = JSON.parse(line) as typeof o;
+        } catch {
+          ok(false, `${a.host.name}: not a JSON log line: ${line}`);
+        }
+        ok(typeof o.level === 'string' && typeof o.msg === 'string', `${a.host.name}: ${line}`);
+      }
+    }
   }),
 );
 
