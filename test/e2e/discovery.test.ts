@@ -8,26 +8,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite, ok, is, match } from '../harness.js';
-import type { TaskInspect } from '../../agent/api/types.js';
 import type { AgentProcess } from '../../agent/testbed/index.js';
-import { cli, init, joinAs, start, token, until, withBed, type Ctx } from './fixtures/cluster.js';
+import { cli, init, joinAs, runningOn, start, token, until, withBed, type Ctx } from './fixtures/cluster.js';
 
 const t = suite('discovery');
 const FIXTURES = join(process.cwd(), 'test/e2e/fixtures');
-
-async function tasksOf(a: AgentProcess, service: string): Promise<TaskInspect[]> {
-  const r = await a.api('GET', `/tasks?service=${encodeURIComponent(service)}`);
-  if (r.status !== 200) throw new Error(`GET /tasks?service=${service}: ${r.status} ${r.body}`);
-  return JSON.parse(r.body) as TaskInspect[];
-}
-
-async function runningOn(a: AgentProcess, service: string, n: number): Promise<TaskInspect[]> {
-  return until(`${n} running tasks of ${service}`, 20_000, async () => {
-    const ts = await tasksOf(a, service);
-    const live = ts.filter((x) => x.DesiredState === 'running' && x.Status.State === 'running');
-    return live.length === n && !ts.some((x) => x.DesiredState === 'running' && x.Status.State !== 'running') ? live : undefined;
-  });
-}
 
 /** dig from inside a task (its resolv.conf names the agent's resolver). */
 async function dig(a: AgentProcess, task: string, ...args: string[]): Promise<{ code: number; out: string }> {
@@ -60,7 +45,7 @@ t('web by name through its VIP reaches all 3 tasks on 3 hosts; tasks.web follows
     await cli(h0!, 'service', 'create', '-d', '--name', 'client', '--network', 'front', '--constraint', 'node.hostname==h0', '--', 'sleep', '600');
     await cli(h0!, 'service', 'create', '-d', '--name', 'rr', '--replicas', '2', '--endpoint-mode', 'dnsrr', '--network', 'front', '--', 'sleep', '600');
     await cli(h0!, 'service', 'create', '-d', '--name', 'hidden', '--network', 'back', '--', 'sleep', '600');
-    const web = await runningOn(h0!, 'web', 3);
+    const web = await runningOn(h0!, 'web', 3, 20_000);
     is(new Set(web.map((x) => x.NodeHostname)).size, 3, 'one web task per host');
     const [client] = await runningOn(h0!, 'client', 1);
     const rr = await runningOn(h0!, 'rr', 2);

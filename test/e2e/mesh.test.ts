@@ -8,35 +8,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite, ok, is, match } from '../harness.js';
-import type { TaskInspect } from '../../agent/api/types.js';
-import type { AgentProcess, Host } from '../../agent/testbed/index.js';
-import { cli, fails, init, joinAs, start, token, until, withBed, type Ctx } from './fixtures/cluster.js';
+import type { Host } from '../../agent/testbed/index.js';
+import { cli, fails, runningOn, start, swarmOf, tasksOf, until, withBed, type Ctx } from './fixtures/cluster.js';
 
 const t = suite('mesh');
 const FIXTURES = join(process.cwd(), 'test/e2e/fixtures');
-
-async function tasksOf(a: AgentProcess, service: string): Promise<TaskInspect[]> {
-  const r = await a.api('GET', `/tasks?service=${encodeURIComponent(service)}`);
-  if (r.status !== 200) throw new Error(`GET /tasks?service=${service}: ${r.status} ${r.body}`);
-  return JSON.parse(r.body) as TaskInspect[];
-}
-
-async function runningOn(a: AgentProcess, service: string, n: number): Promise<TaskInspect[]> {
-  return until(`${n} running tasks of ${service}`, 30_000, async () => {
-    const ts = await tasksOf(a, service);
-    const live = ts.filter((x) => x.DesiredState === 'running' && x.Status.State === 'running');
-    return live.length === n && !ts.some((x) => x.DesiredState === 'running' && x.Status.State !== 'running') ? live : undefined;
-  });
-}
-
-async function swarmOf(ctx: Ctx, n: number): Promise<AgentProcess[]> {
-  const agents: AgentProcess[] = [];
-  for (let i = 0; i < n; i++) agents.push(await start(ctx, i));
-  await init(ctx, agents[0]!, 0);
-  const tok = await token(agents[0]!, 'worker');
-  for (let i = 1; i < n; i++) await joinAs(ctx, agents[i]!, i, tok);
-  return agents;
-}
 
 /** COUNT HTTP GETs from host `from` (each a new connection), as {answer: count}. */
 async function httpFrom(ctx: Ctx, from: Host, url: string, count: number): Promise<Record<string, number>> {

@@ -9,10 +9,9 @@
 // the address given; the daemon logs nothing per scrape or per packet.
 import { join } from 'node:path';
 import { suite, ok, is, equal, match } from '../harness.js';
-import type { TaskInspect } from '../../agent/api/types.js';
 import type { AgentProcess, Host } from '../../agent/testbed/index.js';
 import { run } from '../../agent/host/run.js';
-import { AGENT, cli, info, init, joinAs, token, until, withBed, type Ctx } from './fixtures/cluster.js';
+import { AGENT, cli, info, init, joinAs, runningOn, token, until, withBed, type Ctx } from './fixtures/cluster.js';
 import { parseExposition, sumOf, valueOf, type ParsedFamily } from '../unit/metrics/text-format.js';
 
 const t = suite('metrics');
@@ -41,15 +40,6 @@ async function scrape(ctx: Ctx, h: Host): Promise<Map<string, ParsedFamily>> {
   if (r.code !== 0) throw new Error(`curl ${h.ip}:${PORT}/metrics: exit ${r.code}`);
   is(r.status, '200 text/plain; version=0.0.4; charset=utf-8');
   return parseExposition(r.body);
-}
-
-async function runningOn(a: AgentProcess, service: string, n: number): Promise<TaskInspect[]> {
-  return until(`${n} running tasks of ${service}`, 30_000, async () => {
-    const r = await a.api('GET', `/tasks?service=${encodeURIComponent(service)}`);
-    const ts = JSON.parse(r.body) as TaskInspect[];
-    const live = ts.filter((x) => x.DesiredState === 'running' && x.Status.State === 'running');
-    return live.length === n ? live : undefined;
-  });
 }
 
 t('two nodes, an encrypted overlay and a VIP: every line well-formed; nodes, Raft, gossip, bytes, sessions, DNS and flows per backend as they happened', () =>

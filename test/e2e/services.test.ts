@@ -9,15 +9,9 @@ import { existsSync, readdirSync } from 'node:fs';
 import { suite, ok, is, match } from '../harness.js';
 import type { TaskInspect } from '../../agent/api/types.js';
 import type { AgentProcess } from '../../agent/testbed/index.js';
-import { cli, fails, init, joinAs, start, token, until, withBed, type Ctx } from './fixtures/cluster.js';
+import { cli, fails, joinAs, start, swarmOf, tasksOf, token, until, withBed } from './fixtures/cluster.js';
 
 const t = suite('services');
-
-async function tasksOf(a: AgentProcess, service: string): Promise<TaskInspect[]> {
-  const r = await a.api('GET', `/tasks?service=${encodeURIComponent(service)}`);
-  if (r.status !== 200) throw new Error(`GET /tasks?service=${service}: ${r.status} ${r.body}`);
-  return JSON.parse(r.body) as TaskInspect[];
-}
 
 const running = (ts: readonly TaskInspect[]) => ts.filter((x) => x.DesiredState === 'running' && x.Status.State === 'running');
 
@@ -40,15 +34,6 @@ async function localTasks(a: AgentProcess, service: string): Promise<string[]> {
     .map((l) => (JSON.parse(l) as { Names?: string; Name?: string }))
     .map((r) => r.Names ?? r.Name ?? '')
     .filter((name) => name.startsWith(`${service}.`));
-}
-
-async function swarmOf(ctx: Ctx, n: number): Promise<AgentProcess[]> {
-  const agents: AgentProcess[] = [];
-  for (let i = 0; i < n; i++) agents.push(await start(ctx, i));
-  await init(ctx, agents[0]!, 0);
-  const tok = await token(agents[0]!, 'worker');
-  for (let i = 1; i < n; i++) await joinAs(ctx, agents[i]!, i, tok);
-  return agents;
 }
 
 t('replicas spread over three hosts, scale to 5 and to 1 within 10 s, reach each other over the service network, survive an agent restart; a task that exits is replaced; bad input gets one line', () =>

@@ -1,59 +1,19 @@
 // `agent service ps` of a service some node cannot publish (issue 10): the
 // service's PortErrors, as the daemon's inspect carries them, are said one
 // per line after the table (`<service>: node <hostname>: <error>`), driven
-// against the fake daemon of fake-api.ts.
+// against the fake daemon of fake-api.ts with the services and tasks of
+// service-fixtures.ts.
 import { equal, is } from '../../harness.js';
-import type { ServiceInspect, TaskInspect } from '../../../agent/api/types.js';
+import type { ServiceInspect } from '../../../agent/api/types.js';
 import { ApiError } from '../../../shared/errors.js';
 import { agentAt, fake, fakeApiSuite, type State } from './fake-api.js';
+import { NOW_MS, mkService, mkTask } from './service-fixtures.js';
 
 const t = fakeApiSuite('cli service ps port errors', 'agent-service-ps-');
-const NOW_MS = Date.parse('2025-03-04T05:06:07.890Z');
-const iso = (msBeforeNow: number): string => new Date(NOW_MS - msBeforeNow).toISOString();
 
-function mkService(name: string, id: string, portErrors?: ServiceInspect['PortErrors']): ServiceInspect {
-  const ports = [{ Protocol: 'tcp' as const, TargetPort: 80, PublishedPort: 8080, PublishMode: 'ingress' as const }];
-  return {
-    ID: id,
-    Version: { Index: 10 },
-    CreatedAt: iso(3_600_000),
-    UpdatedAt: iso(3_600_000),
-    Spec: {
-      Name: name,
-      Labels: {},
-      Mode: { Replicated: { Replicas: 1 } },
-      UpdateConfig: { Parallelism: 1, Order: 'stop-first' },
-      EndpointSpec: { Mode: 'vip', Ports: ports },
-      TaskTemplate: {
-        ContainerSpec: { Command: ['sleep', '600'], Env: [] },
-        RestartPolicy: { Condition: 'any', DelayMs: 5000, MaxAttempts: 0, WindowMs: 0 },
-        Placement: { Constraints: [] },
-        Networks: [],
-        ForceUpdate: 0,
-      },
-    },
-    Endpoint: { Spec: { Mode: 'vip', Ports: ports }, Ports: ports, VirtualIPs: [] },
-    ServiceStatus: { RunningTasks: 1, DesiredTasks: 1 },
-    ...(portErrors ? { PortErrors: portErrors } : {}),
-  };
-}
-
-function mkTask(s: ServiceInspect, id: string): TaskInspect {
-  return {
-    ID: id,
-    Name: `${s.Spec.Name}.1`,
-    ContainerName: `${s.Spec.Name}.1.${id}`,
-    ServiceID: s.ID,
-    ServiceName: s.Spec.Name,
-    Slot: 1,
-    NodeID: 'n0d31d000000000000000000a',
-    NodeHostname: 'edge-1',
-    DesiredState: 'running',
-    Status: { State: 'running', Message: 'started', Timestamp: iso(5_000) },
-    CreatedAt: iso(60_000),
-    NetworksAttachments: [],
-  };
-}
+const PORTS = [{ Protocol: 'tcp' as const, TargetPort: 80, PublishedPort: 8080, PublishMode: 'ingress' as const }];
+/** A service publishing 8080 through the mesh, with these PortErrors if any. */
+const service = (name: string, id: string, portErrors?: ServiceInspect['PortErrors']): ServiceInspect => mkService(name, id, { ports: PORTS, PortErrors: portErrors });
 
 const WEB_ID = 'w3bs3rv1c3000000000000000';
 const API_ID = 'ap1ap1ap1ap1ap1ap1ap1ap10';
@@ -69,16 +29,16 @@ async function daemon(s: State, services: ServiceInspect[]): Promise<void> {
       if (!svc) throw new ApiError(`service ${req.params['ref']} not found`, 404);
       return svc;
     },
-    'GET /tasks': (req: { query: URLSearchParams }) => services.filter((x) => x.ID === req.query.get('service')).map((x) => mkTask(x, `${x.ID.slice(0, 4)}t4sk00000000000000000000`.slice(0, 25))),
+    'GET /tasks': (req: { query: URLSearchParams }) => services.filter((x) => x.ID === req.query.get('service')).map((x) => mkTask(x, `${x.Spec.Name}.1`, `${x.ID.slice(0, 4)}t4sk00000000000000000000`.slice(0, 25))),
   });
 }
 
 t('a service with PortErrors: the table as without them, then one line per error, the node by hostname (its id when it has none)', async (s) => {
-  await daemon(s, [mkService('web', WEB_ID)]);
+  await daemon(s, [service('web', WEB_ID)]);
   const plain = await agentAt(NOW_MS, s, 'service', 'ps', 'web');
   is(plain.code, 0, plain.err);
   await s.server!.close();
-  await daemon(s, [mkService('web', WEB_ID, ERRORS)]);
+  await daemon(s, [service('web', WEB_ID, ERRORS)]);
   const r = await agentAt(NOW_MS, s, 'service', 'ps', 'web');
   equal(r, {
     code: 0,
@@ -91,7 +51,7 @@ t('a service with PortErrors: the table as without them, then one line per error
 });
 
 t("several services: each one's errors after the one table, in the order the services were named", async (s) => {
-  await daemon(s, [mkService('web', WEB_ID, ERRORS.slice(0, 1)), mkService('api', API_ID, [{ NodeID: 'n1', Hostname: 'edge-9', Port: '9090/tcp', Error: 'boom' }])]);
+  await daemon(s, [service('web', WEB_ID, ERRORS.slice(0, 1)), service('api', API_ID, [{ NodeID: 'n1', Hostname: 'edge-9', Port: '9090/tcp', Error: 'boom' }])]);
   const r = await agentAt(NOW_MS, s, 'service', 'ps', 'web', 'api');
   is(r.code, 0, r.err);
   const lines = r.out.trimEnd().split('\n');
@@ -100,7 +60,7 @@ t("several services: each one's errors after the one table, in the order the ser
 });
 
 t('-q and --format json print the tasks only: their output stays what scripts read', async (s) => {
-  await daemon(s, [mkService('web', WEB_ID, ERRORS)]);
+  await daemon(s, [service('web', WEB_ID, ERRORS)]);
   const q = await agentAt(NOW_MS, s, 'service', 'ps', '-q', 'web');
   equal([q.code, q.out.trimEnd().split('\n').length, q.err], [0, 1, '']);
   const j = await agentAt(NOW_MS, s, 'service', 'ps', '--format', 'json', 'web');

@@ -12,47 +12,12 @@ import { streamLogs } from '../../../agent/cli/service-logs.js';
 import { goDuration } from '../../../agent/cli/service-pretty.js';
 import { portsCell } from '../../../agent/cli/service-ls.js';
 import { agent, agentAt, fake, fakeApiSuite, type Captured, type State } from './fake-api.js';
+import { NOW_MS, iso, mkService, mkTask } from './service-fixtures.js';
 
 const t = fakeApiSuite('cli service', 'agent-service-');
 
-// `service ps` reads the wall clock to say how long ago a task changed: its
-// tests pin Date.now() at NOW_MS, so every age is exact.
-const NOW_MS = Date.parse('2025-03-04T05:06:07.890Z');
-const iso = (msBeforeNow: number): string => new Date(NOW_MS - msBeforeNow).toISOString();
-
+// Commands run with Date.now() pinned at NOW_MS (service-fixtures.ts), so every age is exact.
 const agentAtNow = (s: State, ...argv: string[]): Promise<Captured> => agentAt(NOW_MS, s, ...argv);
-
-type SpecOver = Partial<Omit<ServiceInspect['Spec'], 'TaskTemplate'>> & { TaskTemplate?: Partial<ServiceInspect['Spec']['TaskTemplate']> };
-
-/** A service as the daemon answers it: docker's defaults unless `over` says otherwise. */
-function mkService(name: string, id: string, over: { Spec?: SpecOver; ports?: ServiceInspect['Endpoint']['Ports']; status?: [number, number]; UpdatedAt?: string } = {}): ServiceInspect {
-  const ports = over.ports ?? [];
-  const spec = over.Spec ?? {};
-  return {
-    ID: id,
-    Version: { Index: 10 },
-    CreatedAt: iso(3_600_000),
-    UpdatedAt: over.UpdatedAt ?? iso(3_600_000),
-    Spec: {
-      Name: name,
-      Labels: {},
-      Mode: { Replicated: { Replicas: 1 } },
-      UpdateConfig: { Parallelism: 1, Order: 'stop-first' },
-      EndpointSpec: { Mode: 'vip', Ports: ports },
-      ...spec,
-      TaskTemplate: {
-        ContainerSpec: { Command: ['sleep', '600'], Env: [] },
-        RestartPolicy: { Condition: 'any', DelayMs: 5000, MaxAttempts: 0, WindowMs: 0 },
-        Placement: { Constraints: [] },
-        Networks: [],
-        ForceUpdate: 0,
-        ...spec.TaskTemplate,
-      },
-    },
-    Endpoint: { Spec: { Mode: 'vip', Ports: ports }, Ports: ports, VirtualIPs: [] },
-    ServiceStatus: { RunningTasks: over.status?.[0] ?? 1, DesiredTasks: over.status?.[1] ?? 1 },
-  };
-}
 
 // Swarm ids are 25 characters.
 const WEB = mkService('web', 'w3bs3rv1c3000000000000000', {
@@ -81,26 +46,6 @@ const MONITOR = mkService('monitor', 'm0n1t0rm0n1t0rm0n1t0rm0n0', { Spec: { Mode
 const API = mkService('api', 'ap1ap1ap1ap1ap1ap1ap1ap10', { Spec: { Labels: { tier: 'back' }, TaskTemplate: { ContainerSpec: { Command: ['node', 'server.js'], Env: [] } } } });
 const SERVICES = [WEB, MONITOR, API];
 const NEW_ID = 'n3wn3wn3wn3wn3wn3wn3wn3w0';
-
-function mkTask(service: ServiceInspect, name: string, id: string, over: Partial<TaskInspect> & { state?: string; err?: string; atMs?: number } = {}): TaskInspect {
-  const { state, err, atMs, ...rest } = over;
-  const slot = /\.(\d+)$/.exec(name)?.[1];
-  return {
-    ID: id,
-    Name: name,
-    ContainerName: `${name}.${id}`,
-    ServiceID: service.ID,
-    ServiceName: service.Spec.Name,
-    ...(slot ? { Slot: Number(slot) } : {}),
-    NodeID: 'n0d31d000000000000000000a',
-    NodeHostname: 'edge-1',
-    DesiredState: 'running',
-    Status: { State: state ?? 'running', Message: state ?? 'started', ...(err ? { Err: err } : {}), Timestamp: iso(atMs ?? 5_000) },
-    CreatedAt: iso(60_000),
-    NetworksAttachments: [],
-    ...rest,
-  };
-}
 
 // web.1 failed twice before its third task ran; web.3 waits for a node.
 const T1 = mkTask(WEB, 'web.1', 'a1a1a1a1a1a1a1a1a1a1a1a10');

@@ -3,83 +3,28 @@
 // made, kept, remade, removed, saved and restored, never an endpoint of its
 // own in ps or DNS) and published ports held through the `ports` option
 // (run -p, host-mode task ports: claimed before anything is made, refused
-// in docker's words, let go with the endpoint). Without root, as
-// endpoint-manager.test.ts: FakePlumbing, a real DataPlane over in-memory
-// datagrams, the records file in memory, fake processes and managers.
-import { mkdtempSync, rmSync } from 'node:fs';
+// in docker's words, let go with the endpoint). Without root, on the test
+// bed of endpoint-manager.test.ts (endpoint-bed.ts): FakePlumbing, a real
+// DataPlane over in-memory datagrams, the records file in memory, fake
+// processes and managers.
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { suite, is, ok, equal } from '../../harness.js';
-import { ManualClock } from '../../../shared/clock.js';
 import { ApiError } from '../../../shared/errors.js';
-import { seededRand, type Rand } from '../../../shared/rand.js';
-import { MemNet } from '../../../shared/transport/memnet.js';
-import type { Addr, DatagramTransport } from '../../../shared/transport/types.js';
 import type { AttachAnswer } from '../../../agent/api/types.js';
-import { memorySecretFiles, type SecretFile } from '../../../agent/cluster/ca/secret-file.js';
-import { createLogger } from '../../../agent/daemon/log.js';
-import { DataPlane } from '../../../agent/datapath/data-plane.js';
-import { FakePlumbing } from '../../../agent/datapath/plumbing.js';
-import { EndpointManager, GWBRIDGE, HOST_PORT_IN_USE, TaskStartError, type PortClaims, type SwarmSide } from '../../../agent/endpoint/endpoint-manager.js';
-import type { ProcessRunner, ProcessStatus, StartOptions } from '../../../agent/endpoint/endpoint-process.js';
-import { ENDPOINTS_FILE, decodeEndpoints, type EndpointFile } from '../../../agent/endpoint/endpoint-state.js';
+import { HOST_PORT_IN_USE, TaskStartError, type PortClaims } from '../../../agent/endpoint/endpoint-manager.js';
 import { PortHolder, PortInUseError, SctpUnsupportedError, SCTP_UNSUPPORTED, type PortClaim } from '../../../agent/mesh/port-holder.js';
 import { meshSandbox } from '../../../agent/mesh/routing-mesh.js';
 import type { AssignedTask } from '../../../agent/swarm/service-views.js';
+import { PREFIX, failure, node as bootNode, quiet, removeTempDirs } from './endpoint-bed.js';
 
 const t = suite('endpoint/endpoint-mesh');
 const SEED = Number(process.env.TEST_SEED ?? 0x1e55);
-const quiet = createLogger({ level: 'error', format: 'text', write: () => {}, nowIso: () => '' });
-const PREFIX = 'tq';
-const VTEP = '10.0.0.1';
-const DATA_PORT = 4789;
+t.after(removeTempDirs);
+const node = (ports?: PortClaims) => bootNode(SEED, ports);
 
 const INGRESS: AttachAnswer = { NetworkID: 'ingressnet000000000000000', Name: 'ingress', VNI: 4096, Subnet: '10.255.0.0/16', Gateway: '10.255.0.1', Address: '10.255.0.3/16', Encrypted: false, Internal: false };
+/** The bed's network front, as the managers answer its first attach. */
 const FRONT: AttachAnswer = { NetworkID: 'net1aaaaaaaaaaaaaaaaaaaaa1', Name: 'front', VNI: 4097, Subnet: '10.0.1.0/24', Gateway: '10.0.1.1', Address: '10.0.1.2/24', Encrypted: false, Internal: false };
-
-/** The managers: every attach answers front (one address per task), detach forgets. */
-class FakeSwarm implements SwarmSide {
-  membership: SwarmSide['membership'] = { nodeId: 'node1', vtep: VTEP, dataPathPort: DATA_PORT };
-  readonly held = new Set<string>();
-  refuseAttach: string | undefined;
-
-  async attach(req: { taskId: string; name: string; network: string }): Promise<AttachAnswer> {
-    if (this.refuseAttach !== undefined) throw new ApiError(this.refuseAttach, 403);
-    this.held.add(req.taskId);
-    return FRONT;
-  }
-
-  async detach(req: { taskId: string }): Promise<void> {
-    this.held.delete(req.taskId);
-  }
-}
-
-class FakeProcesses implements ProcessRunner {
-  readonly started: string[] = [];
-  readonly #dead = new Set<number>();
-  #next = 4000;
-  failNext: string | undefined;
-
-  async start(o: StartOptions): Promise<number> {
-    if (this.failNext !== undefined) {
-      const m = this.failNext;
-      this.failNext = undefined;
-      throw new Error(m);
-    }
-    this.started.push(o.netns);
-    return this.#next++;
-  }
-
-  status(pid: number): ProcessStatus {
-    return { running: !this.#dead.has(pid), exitCode: null };
-  }
-
-  /** Any signal ends the group at once. */
-  signal(pid: number): void {
-    this.#dead.add(pid);
-  }
-}
 
 /** PortClaims in memory: an owner holds exactly its last claim; refuse says which ports are taken and how. */
 class FakePorts implements PortClaims {
@@ -103,102 +48,6 @@ class FakePorts implements PortClaims {
   }
 }
 
-const dirs: string[] = [];
-t.after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-class Node {
-  readonly clock = new ManualClock();
-  readonly rand: Rand = seededRand(SEED);
-  readonly plumbing = new FakePlumbing();
-  readonly files = new Map<string, SecretFile>();
-  readonly io = memorySecretFiles(this.files);
-  readonly swarm = new FakeSwarm();
-  readonly processes = new FakeProcesses();
-  readonly underlay = new MemNet({ clock: this.clock, rand: this.rand.fork() });
-  readonly local = new MemNet({ clock: this.clock, rand: this.rand.fork() });
-  readonly udp: DatagramTransport = { bind: (a: Addr) => (a.host.startsWith('169.254.') ? this.local : this.underlay).datagram(a.host).bind(a) };
-  readonly stateDir: string;
-  readonly names: string[] = [];
-  /** createEndpoint calls: netns and whether it forwards. */
-  readonly made: string[] = [];
-  changes = 0;
-  data!: DataPlane;
-  m!: EndpointManager;
-
-  constructor(readonly ports: PortClaims = new FakePorts()) {
-    this.stateDir = mkdtempSync(join(tmpdir(), 'agent-ep-mesh-'));
-    dirs.push(this.stateDir);
-    const create = this.plumbing.createEndpoint.bind(this.plumbing);
-    this.plumbing.createEndpoint = (netns, opts) => (this.made.push(`${netns}${opts?.forwarding ? ' forwarding' : ''}`), create(netns, opts));
-  }
-
-  async boot(): Promise<void> {
-    this.data = new DataPlane({ udp: this.udp, plumbing: this.plumbing, namePrefix: PREFIX, log: quiet });
-    await this.data.start(VTEP, DATA_PORT);
-    this.m = new EndpointManager({
-      stateDir: this.stateDir,
-      io: this.io,
-      namePrefix: PREFIX,
-      swarm: () => this.swarm,
-      data: this.data,
-      plumbing: this.plumbing,
-      processes: this.processes,
-      underlayMtu: async () => 1400,
-      discovery: {
-        publish: (nid, ep, r) => this.names.push(`+ ${nid.slice(0, 4)} ${r.name} ${r.ip}`),
-        unpublish: (nid) => this.names.push(`- ${nid.slice(0, 4)}`),
-      },
-      onChange: () => void this.changes++,
-      ports: this.ports,
-      clock: this.clock,
-      rand: this.rand,
-      log: quiet,
-    });
-    this.m.load();
-  }
-
-  async crash(): Promise<void> {
-    await this.data.close();
-  }
-
-  async close(): Promise<void> {
-    await this.data.close();
-  }
-
-  file(): EndpointFile | undefined {
-    const f = this.files.get(join(this.stateDir, ENDPOINTS_FILE));
-    return f === undefined ? undefined : decodeEndpoints(f.bytes, 'endpoints.cbor');
-  }
-
-  hostLinks(): string[] {
-    return this.plumbing
-      .host()
-      .links.map((l) => l.name)
-      .filter((l) => l !== 'lo' && l !== GWBRIDGE);
-  }
-
-  ops(): string[] {
-    return this.plumbing.calls.map((c) => c.op);
-  }
-}
-
-async function node(ports?: PortClaims): Promise<Node> {
-  const n = new Node(ports);
-  await n.boot();
-  return n;
-}
-
-async function failure(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a failure, got success');
-}
-
 const sbNetns = (vni: number) => `${PREFIX}-n${vni}`;
 const names = (links: { name: string }[] | undefined) => (links ?? []).map((l) => l.name);
 
@@ -206,11 +55,15 @@ const names = (links: { name: string }[] | undefined) => (links ?? []).map((l) =
 
 t('setIngress: a forwarding netns on the gwbridge and on the ingress network with the lb address; saved, no name published, not an endpoint of ps', async () => {
   const n = await node();
+  // createEndpoint calls: netns and whether it forwards.
+  const made: string[] = [];
+  const create = n.plumbing.createEndpoint.bind(n.plumbing);
+  n.plumbing.createEndpoint = (netns, opts) => (made.push(`${netns}${opts?.forwarding ? ' forwarding' : ''}`), create(netns, opts));
   await n.m.setIngress(INGRESS);
   const r = n.m.ingress!;
   ok(r, 'made');
   equal([r.name, r.ingress, r.command, r.pid, r.task], ['ingress-sbox', true, [], undefined, undefined]);
-  equal(n.made, [`${r.netns} forwarding`], 'it routes between its interfaces');
+  equal(made, [`${r.netns} forwarding`], 'it routes between its interfaces');
   equal(names(n.plumbing.netns(r.netns)!.links), ['eth-gw', 'eth0', 'lo']);
   equal(n.plumbing.netns(r.netns)!.links.find((l) => l.name === 'eth0')!.addrs, ['10.255.0.3/16']);
   equal(r.gw, { address: '172.18.0.2/16', gateway: '172.18.0.1', hostLink: `ag-g${r.id.slice(0, 10)}` });
@@ -277,11 +130,12 @@ t('after a restart: load() finds it, restore() keeps its netns and gw link throu
   await n.crash();
   n.names.length = 0;
   await n.boot();
+  n.m.load();
   equal(n.m.ingress, r, 'load');
   await n.m.restore();
   equal({ netns: n.plumbing.netnsNames(), host: n.hostLinks() }, before, 'nothing swept');
   ok(!n.ops().includes('deleteEndpoint') && !n.ops().includes('removeGwIface'));
-  equal(n.names, [`+ net1 web 10.0.1.2`], "only web's record: the sandbox is no service");
+  equal(n.names, [`+ net1 ${web.slice(0, 6)} web 10.0.1.2`], "only web's record: the sandbox is no service");
   equal(n.m.records.map((x) => x.id), [web]);
   // Still whole: removing it after the restart takes everything it had.
   await n.m.setIngress(undefined);
@@ -347,11 +201,11 @@ t('run -p whose attach or process fails: the ports claimed are let go with every
   const ports = new FakePorts();
   const n = await node(ports);
   const req = { Name: 'web', Networks: ['front'], Cmd: ['sleep', 'inf'], Ports: [{ Protocol: 'tcp' as const, TargetPort: 80, PublishedPort: 8080 }] };
-  n.swarm.refuseAttach = 'Could not attach to network front';
+  n.swarm.net('front').attachable = false;
   await failure(n.m.run(req));
   equal([...ports.held.keys()], []);
   ok(ports.log.at(-1)!.startsWith('release'));
-  n.swarm.refuseAttach = undefined;
+  n.swarm.net('front').attachable = true;
   n.processes.failNext = 'spawn ENOENT';
   await failure(n.m.run(req));
   equal([...ports.held.keys()], []);
@@ -433,6 +287,7 @@ t('after a restart, restore() claims the recorded ports again', async () => {
   await n.crash();
   ports.held.clear();
   await n.boot();
+  n.m.load();
   await n.m.restore();
   equal(ports.held.get(id)!.map((c) => `${c.published}/${c.protocol}`), ['8080/tcp']);
   await n.close();

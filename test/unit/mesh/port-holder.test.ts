@@ -4,39 +4,16 @@
 // is refused saying which; SCTP is held in the books only, or refused where
 // the kernel cannot NAT it; a TCP holder relays what reaches it; close() lets
 // everything go.
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { createServer, connect, type Socket } from 'node:net';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { suite, equal, is, ok, unreachable } from '../../harness.js';
 import { createLogger } from '../../../agent/daemon/log.js';
 import { PortHolder, PortInUseError, SctpUnsupportedError, SCTP_UNSUPPORTED, type PortClaim } from '../../../agent/mesh/port-holder.js';
 import { parseProxyV2 } from '../../../agent/mesh/proxy-v2.js';
+import { HOST, closeTcp, listenTcp, roundTrip, tcpServer, within } from './loopback.js';
 
 const t = suite('mesh/port-holder');
-const HOST = '127.0.0.1';
-const DEADLINE_MS = 5000;
 const quiet = createLogger({ level: 'error', format: 'text', write: () => {}, nowIso: () => '' });
-
-/** p, or a rejection after ms; the timer never outlives the test. */
-async function within<T>(p: Promise<T>, what: string, ms = DEADLINE_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function listenTcp(server: Server, port = 0): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port, host: HOST }, () => {
-      server.off('error', reject);
-      resolve((server.address() as { port: number }).port);
-    });
-  });
-}
-
-const closeTcp = (s: Server) => new Promise<void>((r) => (s.listening ? s.close(() => r()) : r()));
 
 function bindUdp(port: number): Promise<UdpSocket> {
   return new Promise((resolve, reject) => {
@@ -117,11 +94,7 @@ const sctp = (published: number): PortClaim => ({ protocol: 'sctp', published })
 /** An echo server: answers everything it read, once the client ends; the bytes it read are kept. */
 function echoServer() {
   const got: Buffer[] = [];
-  const sockets = new Set<Socket>();
-  const server = createServer({ allowHalfOpen: true }, (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-    s.on('error', () => s.destroy());
+  const { server, sockets } = tcpServer((s) => {
     let buf = Buffer.alloc(0);
     s.on('data', (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
@@ -134,22 +107,6 @@ function echoServer() {
     });
   });
   return { server, got, sockets };
-}
-
-/** Connect, send payload, end, collect what comes back until closed; with the client's local port. */
-function roundTrip(port: number, payload: string): Promise<{ reply: string; localPort: number }> {
-  return new Promise((resolve, reject) => {
-    const c = connect({ host: HOST, port });
-    let reply = '';
-    let localPort = 0;
-    c.on('connect', () => {
-      localPort = c.localPort ?? 0;
-      c.end(payload);
-    });
-    c.on('data', (d: Buffer) => (reply += d.toString('latin1')));
-    c.on('error', reject);
-    c.on('close', () => resolve({ reply, localPort }));
-  });
 }
 
 t('claim TCP and UDP: both bound, in the books under the owner; release lets both go', async () => {
@@ -322,7 +279,7 @@ t('a TCP port with a relay target: a loopback connection reaches the target, wit
     await h.claim('proxied', [tcp(proxyPort!, { target: () => ({ host: HOST, port: echoPort }), proxyHeader: true })]);
 
     const bare = await within(roundTrip(plainPort!, 'hello'), 'plain round trip');
-    is(bare.reply, 'hello', 'no header on the wire');
+    is(bare.reply.toString(), 'hello', 'no header on the wire');
     is(echo.got.at(-1)!.toString(), 'hello');
 
     const viaProxy = await within(roundTrip(proxyPort!, 'hi'), 'proxied round trip');
@@ -343,8 +300,8 @@ t('a TCP port without a relay (or whose target is gone): a connection is closed 
   try {
     const [p, q] = await freePorts(2);
     await h.claim('a', [tcp(p!), tcp(q!, { target: () => undefined, proxyHeader: false })]);
-    equal((await within(roundTrip(p!, 'x'), 'no relay')).reply, '');
-    equal((await within(roundTrip(q!, 'x'), 'no target')).reply, '');
+    equal((await within(roundTrip(p!, 'x'), 'no relay')).reply.toString(), '');
+    equal((await within(roundTrip(q!, 'x'), 'no target')).reply.toString(), '');
   } finally {
     await h.close();
   }

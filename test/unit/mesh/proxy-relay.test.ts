@@ -2,33 +2,13 @@
 // real loopback sockets, ephemeral ports only: the PROXY v2 header arrives
 // first with the client's address, payload and half-close are relayed, and
 // every way a pair can end leaves no socket behind.
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { createServer, connect, type Socket } from 'node:net';
 import { suite, equal, is, ok, until } from '../../harness.js';
 import { ProxyRelay, WARN_INTERVAL_MS, type RelayLog } from '../../../agent/mesh/proxy-relay.js';
 import { parseProxyV2, type ProxyHeader } from '../../../agent/mesh/proxy-v2.js';
+import { DEADLINE_MS, HOST, closeTcp, listenTcp, roundTrip, tcpServer, within } from './loopback.js';
 
 const t = suite('mesh/proxy-relay');
-const HOST = '127.0.0.1';
-const DEADLINE_MS = 5000;
-
-/** p, or a rejection after ms; the timer never outlives the test. */
-async function within<T>(p: Promise<T>, what: string, ms = DEADLINE_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function listen(server: Server, port = 0): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port, host: HOST }, () => resolve((server.address() as { port: number }).port));
-  });
-}
-
-const closeServer = (s: Server) => new Promise<void>((r) => (s.listening ? s.close(() => r()) : r()));
 
 /**
  * A backend that reads the PROXY header (when told to), then the payload to
@@ -36,11 +16,7 @@ const closeServer = (s: Server) => new Promise<void>((r) => (s.listening ? s.clo
  */
 function echoBackend(opts: { header: boolean }) {
   const headers: Array<ProxyHeader | undefined> = [];
-  const sockets = new Set<Socket>();
-  const server = createServer({ allowHalfOpen: true }, (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-    s.on('error', () => s.destroy());
+  const { server, sockets } = tcpServer((s) => {
     let buf = Buffer.alloc(0);
     let header: ProxyHeader | undefined;
     let read = !opts.header;
@@ -59,22 +35,6 @@ function echoBackend(opts: { header: boolean }) {
     });
   });
   return { server, headers, sockets };
-}
-
-/** Connect, send payload (then end), collect everything until the relay closes us. */
-function roundTrip(port: number, payload: Buffer): Promise<{ reply: Buffer; localPort: number }> {
-  return new Promise((resolve, reject) => {
-    const c = connect({ host: HOST, port });
-    const chunks: Buffer[] = [];
-    let localPort = 0; // read while connected: a closed socket has none
-    c.on('connect', () => {
-      localPort = c.localPort ?? 0;
-      c.end(payload);
-    });
-    c.on('data', (d: Buffer) => chunks.push(d));
-    c.on('error', reject);
-    c.on('close', () => resolve({ reply: Buffer.concat(chunks), localPort }));
-  });
 }
 
 /** Connect and resolve once the peer has closed us, with what was read. */
@@ -100,7 +60,7 @@ t('the header carries the client address and port; 64 KiB round-trips; half-clos
   const be = echoBackend({ header: true });
   let relay: ProxyRelay | undefined;
   try {
-    const bePort = await listen(be.server);
+    const bePort = await listenTcp(be.server);
     const log = recordingLog();
     relay = await ProxyRelay.listen({ port: 0, host: HOST, target: () => ({ host: HOST, port: bePort }), log });
     const data = payload64k();
@@ -114,7 +74,7 @@ t('the header carries the client address and port; 64 KiB round-trips; half-clos
     equal(relay.counters, { accepted: 1, noTarget: 0, upstreamFailed: 0 });
   } finally {
     await relay?.close();
-    await closeServer(be.server);
+    await closeTcp(be.server);
   }
 });
 
@@ -122,13 +82,13 @@ t('several clients at once each get their own header', async () => {
   const be = echoBackend({ header: true });
   let relay: ProxyRelay | undefined;
   try {
-    const bePort = await listen(be.server);
+    const bePort = await listenTcp(be.server);
     relay = await ProxyRelay.listen({ port: 0, host: HOST, target: () => ({ host: HOST, port: bePort }), log: recordingLog() });
     const runs = await within(Promise.all([1, 2, 3, 4].map((i) => roundTrip(relay!.port, Buffer.from(`client ${i}`)))), 'four round trips');
     for (const [i, r] of runs.entries()) is(r.reply.toString(), `127.0.0.1:${r.localPort}\nclient ${i + 1}`);
   } finally {
     await relay?.close();
-    await closeServer(be.server);
+    await closeTcp(be.server);
   }
 });
 
@@ -148,7 +108,7 @@ t('half-close the other way: the backend ends first, the client still sends, and
   let relay: ProxyRelay | undefined;
   let c: Socket | undefined;
   try {
-    const bePort = await listen(be);
+    const bePort = await listenTcp(be);
     relay = await ProxyRelay.listen({ port: 0, host: HOST, target: () => ({ host: HOST, port: bePort }), log: recordingLog() });
     const client = (c = connect({ host: HOST, port: relay.port, allowHalfOpen: true }));
     let got = '';
@@ -162,7 +122,7 @@ t('half-close the other way: the backend ends first, the client still sends, and
   } finally {
     c?.destroy();
     await relay?.close();
-    await closeServer(be);
+    await closeTcp(be);
   }
 });
 
@@ -170,13 +130,13 @@ t('proxyHeader false: the bytes go through as they are', async () => {
   const be = echoBackend({ header: false });
   let relay: ProxyRelay | undefined;
   try {
-    const bePort = await listen(be.server);
+    const bePort = await listenTcp(be.server);
     relay = await ProxyRelay.listen({ port: 0, host: HOST, proxyHeader: false, target: () => ({ host: HOST, port: bePort }), log: recordingLog() });
     const { reply } = await within(roundTrip(relay.port, Buffer.from('plain')), 'round trip');
     is(reply.toString(), 'none:0\nplain');
   } finally {
     await relay?.close();
-    await closeServer(be.server);
+    await closeTcp(be.server);
   }
 });
 
@@ -207,8 +167,8 @@ t('target() undefined (or throwing): the client is closed at once, nothing sent'
 t('backend refusing: the client is closed, one warning per 10 s however many fail', async () => {
   // A port nobody listens on: bind one, note it, let it go.
   const probe = createServer();
-  const deadPort = await listen(probe);
-  await closeServer(probe);
+  const deadPort = await listenTcp(probe);
+  await closeTcp(probe);
   const log = recordingLog();
   let now = 1_000_000;
   const relay = await ProxyRelay.listen({ port: 0, host: HOST, target: () => ({ host: HOST, port: deadPort }), log, nowMs: () => now });
@@ -253,7 +213,7 @@ t('close() ends live connections on both sides and stops listening', async () =>
   let relay: ProxyRelay | undefined;
   const clients: Socket[] = [];
   try {
-    const bePort = await listen(be);
+    const bePort = await listenTcp(be);
     relay = await ProxyRelay.listen({ port: 0, host: HOST, target: () => ({ host: HOST, port: bePort }), log: recordingLog() });
     const port = relay.port;
     const closed = [1, 2].map(
@@ -277,7 +237,7 @@ t('close() ends live connections on both sides and stops listening', async () =>
   } finally {
     for (const c of clients) c.destroy();
     await relay?.close();
-    await closeServer(be);
+    await closeTcp(be);
   }
 });
 
@@ -285,7 +245,7 @@ t('listening on a taken port rejects with EADDRINUSE', async () => {
   const other = createServer();
   let relay: ProxyRelay | undefined;
   try {
-    const port = await listen(other);
+    const port = await listenTcp(other);
     const e = await within(
       ProxyRelay.listen({ port, host: HOST, target: () => undefined, log: recordingLog() }).then(
         (r) => ((relay = r), undefined),
@@ -296,7 +256,7 @@ t('listening on a taken port rejects with EADDRINUSE', async () => {
     is(e?.code, 'EADDRINUSE');
   } finally {
     await relay?.close();
-    await closeServer(other);
+    await closeTcp(other);
   }
 });
 
