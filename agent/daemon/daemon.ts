@@ -33,8 +33,7 @@ import { mountNetworkRoutes } from './network-routes.js';
 import { mountServiceRoutes } from './service-routes.js';
 import { hostProcesses } from '../endpoint/endpoint-process.js';
 import type { Timer } from '../../shared/clock.js';
-import { SecurePlane } from '../datapath/secure/secure-plane.js';
-import type { Assignment } from '../swarm/manager.js';
+import { SecureFollower } from '../datapath/secure/secure-follower.js';
 import { RemoteError } from '../swarm/rpc.js';
 import type { AssignedTask } from '../swarm/service-views.js';
 import { TaskRunner } from '../endpoint/task-runner.js';
@@ -97,8 +96,7 @@ export class Daemon {
   #resolv: { atMs: number; conf: ResolvConf } | undefined;
   /** The assignment's tasks, held until the endpoints of an earlier run are restored (undefined: not in a swarm). */
   #assignedTasks: AssignedTask[] | undefined;
-  /** VNIs the secure plane was given keys for. */
-  #keyed = new Set<number>();
+  readonly #secure: SecureFollower;
   readonly #ports: PortHolder;
   readonly #mesh: RoutingMesh;
   /** The routing mesh as the assignment says (undefined: no ingress network, or not in a swarm). */
@@ -111,6 +109,7 @@ export class Daemon {
     const clock = realClock();
     const plumbing = new HostPlumbing();
     this.#data = new DataPlane({ udp: udpTransport(), plumbing, namePrefix: opts.namePrefix, log: opts.log.with({ plane: 'data' }) });
+    this.#secure = new SecureFollower({ data: this.#data, log: opts.log.with({ plane: 'data' }), ...(opts.rekeyMs ? { rekeyMs: opts.rekeyMs } : {}) });
     this.#bridges = new LocalNetworks({ stateDir: opts.stateDir, io: diskSecretFiles(), plumbing, rand: cryptoRand(), clock });
     const meshLog = opts.log.with({ plane: 'mesh' });
     this.#ports = new PortHolder({ log: meshLog });
@@ -178,7 +177,7 @@ export class Daemon {
       // (REFERENCE: this machine's NIC), so leave room for the IPv4 and UDP headers and never fragment.
       gossip: { swim: { ...swimLan(), udpPacketBytes: 1_372 }, networkDb: networkDbLan() },
       onAssignment: (a) => {
-        this.#secureFrom(a);
+        this.#secure.follow(a, this.#swarm.staticKey);
         this.#assignedTasks = a ? (a.tasks ?? []) : undefined;
         this.#ingress = a?.ingress;
         this.#applyTasks();
@@ -355,51 +354,6 @@ export class Daemon {
     void this.#tasks.apply(this.#assignedTasks);
   }
 
-  /**
-   * The encrypted overlays follow the assignment: one secure plane per
-   * membership (this node's static key), the peers that share an encrypted
-   * network with it, and the data keys of the networks it has endpoints on.
-   */
-  #secureFrom(a: Assignment | undefined): void {
-    const key = this.#swarm.staticKey;
-    if (!a || !key) {
-      this.#data.setSecure(undefined);
-      this.#keyed.clear();
-      return;
-    }
-    let sp = this.#data.secure;
-    if (!sp) {
-      const log = this.#opts.log.with({ plane: 'data' });
-      const out = this.#data.secureOutput();
-      sp = new SecurePlane({
-        staticKey: key,
-        clock: realClock(),
-        rand: cryptoRand(),
-        out: {
-          ...out,
-          // Said once per change, never per packet: a peer that cannot be reached is no silent black hole.
-          onStatus: (vni, vtep, st) => {
-            if (st.state === 'failed' || st.state === 'no-key') log.warn('encrypted session down', { vni, peer: st.nodeId, vtep, state: st.state, reason: st.reason });
-            else if (st.state === 'up') log.debug('encrypted session up', { vni, peer: st.nodeId, vtep });
-          },
-        },
-        ...(this.#opts.rekeyMs ? { config: shortRekey(this.#opts.rekeyMs) } : {}),
-      });
-      this.#data.setSecure(sp);
-    }
-    const vniOf = new Map(a.dataKeys.map((k) => [k.networkId, k.vni]));
-    sp.setPeers(
-      a.peers.map((p) => ({ nodeId: p.nodeId, publicKey: p.publicKey, vtep: p.vtep, vnis: p.networks.map((n) => vniOf.get(n)).filter((v): v is number => v !== undefined) })),
-    );
-    const now = new Set<number>();
-    for (const k of a.dataKeys) {
-      sp.setNetworkKeys(k.vni, k.keys);
-      now.add(k.vni);
-    }
-    for (const vni of this.#keyed) if (!now.has(vni)) sp.setNetworkKeys(vni, []);
-    this.#keyed = now;
-  }
-
   /** What the leader shows in `network inspect` and `node inspect`: every encrypted network with local endpoints. */
   #report(): DatapathReport | undefined {
     const a = this.#swarm.assignment;
@@ -445,22 +399,6 @@ export class Daemon {
     await this.#swarm.close();
     this.#opts.log.info('daemon stopped');
   }
-}
-
-/**
- * WireGuard's timers scaled down to a short rekey period (tests): reject at
- * 1.5x as 180/120 s, and handshake retries 8 per period, so that a rekey
- * whose first attempt goes unanswered (a peer one key rotation behind)
- * completes well before the old keys expire.
- */
-function shortRekey(rekeyMs: number): { rekeyAfterMs: number; rejectAfterMs: number; handshakeRetryMs: number; handshakeJitterMs: number; keepaliveMs: number } {
-  return {
-    rekeyAfterMs: rekeyMs,
-    rejectAfterMs: Math.round(rekeyMs * 1.5),
-    handshakeRetryMs: Math.max(100, Math.round(rekeyMs / 8)),
-    handshakeJitterMs: Math.max(10, Math.round(rekeyMs / 24)),
-    keepaliveMs: Math.max(100, Math.round(rekeyMs / 12)),
-  };
 }
 
 export function versionInfo(): VersionInfo {
