@@ -336,7 +336,10 @@ export class LeaderOps {
     // Promotion joins Raft last and is not awaited: counted from the moment it
     // is appended (thesis §4.1), the new voter commits only once the node has
     // seen its new role, taken a manager certificate and started its replica.
-    if (role === 'manager') void this.#addVoter(n.id);
+    // Only an update that asks for the role adds a voter: after
+    // --force-new-cluster the lost managers are still managers in the store,
+    // and a label change on one must not make it a voter that never answers.
+    if (u.role === 'manager') void this.#addVoter(n.id);
   }
 
   /**
