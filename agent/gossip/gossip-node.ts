@@ -325,12 +325,21 @@ export class GossipNode {
     return new Promise<Uint8Array | undefined>((resolve) => {
       const reader = new FrameReader(MAX_STREAM_FRAME_BYTES);
       let done = false;
+      let linger: { cancel(): void } | undefined;
       const finish = (v: Uint8Array | undefined): void => {
         if (done) return;
         done = true;
         timer.cancel();
-        if (v === undefined) this.stats.streamFailures++;
-        s.destroy();
+        if (v === undefined) {
+          this.stats.streamFailures++;
+          s.destroy();
+        } else {
+          // The peer ended its side after the reply: end ours too, so the
+          // exchange closes with FINs rather than a reset (destroy() with the
+          // peer's FIN unread is an abort).
+          linger = this.#o.clock.after(timeoutMs, () => s.destroy());
+          s.end();
+        }
         resolve(v);
       };
       const timer = this.#o.clock.after(timeoutMs, () => finish(undefined));
@@ -344,6 +353,7 @@ export class GossipNode {
         if (frames.length > 0) finish(open(this.ring, frames[0]!));
       });
       s.onClose(() => {
+        linger?.cancel();
         this.#streams.delete(s);
         finish(undefined);
       });

@@ -24,10 +24,13 @@ class World {
   readonly rand: Rand;
   readonly net: MemNet;
   readonly nodes: GossipNode[] = [];
+  /** The network's stream events (accept, fin, reset), in order. */
+  readonly streamEvents: string[] = [];
 
   constructor(seed: number) {
     this.rand = seededRand(seed);
-    this.net = new MemNet({ clock: this.clock, rand: this.rand.fork(), latencyMs: 1 });
+    const trace = (line: string) => void (/^t=\S+ (accept|fin|reset) /.test(line) && this.streamEvents.push(line.replace(/^t=\S+ /, '')));
+    this.net = new MemNet({ clock: this.clock, rand: this.rand.fork(), latencyMs: 1, trace });
   }
 
   async add(i: number, keys: GossipKey[], seeds: string[]): Promise<GossipNode> {
@@ -90,6 +93,11 @@ t('three nodes join through one seed, see each other alive, and a NetworkDB entr
   const c = await w.add(2, ring, [a.addr]);
   await w.run(5_000);
   equal([a, b, c].map(alive), [3, 3, 3]);
+  // The joins' push-pulls closed with FINs both ways, never a reset.
+  const accepts = w.streamEvents.filter((l) => l.startsWith('accept')).length;
+  ok(accepts >= 2, `push-pulls on streams: ${accepts}`);
+  equal(w.streamEvents.filter((l) => l.startsWith('reset')), []);
+  is(w.streamEvents.filter((l) => l.startsWith('fin')).length, 2 * accepts);
   a.attach('net1', 'ep-a');
   c.attach('net1', 'ep-c');
   await w.run(2_000);
