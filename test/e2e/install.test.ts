@@ -3,7 +3,9 @@
 // scripts/install.sh installs from it into scratch roots (AGENT_ROOT), as
 // `curl | sh` would. Every path the installer writes is under a temporary
 // directory; systemctl is never called (AGENT_ROOT is set, and this is a
-// container without systemd).
+// container without systemd). One test runs it without AGENT_ROOT, as on a
+// machine booted with systemd, inside namespaces of its own with a stand-in
+// systemctl (fixtures/install-systemd.sh).
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -33,16 +35,27 @@ interface Run {
   stderr: string;
 }
 
-/** Run argv (async: the HTTP server lives in this process) with env over a clean environment. */
-function run(argv: string[], env: Record<string, string | undefined>): Promise<Run> {
+/**
+ * Run argv (async: the HTTP server lives in this process) with env over a clean
+ * environment. With group, in a process group of its own, killed whole at the deadline.
+ */
+function run(argv: string[], env: Record<string, string | undefined>, group = false): Promise<Run> {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AGENT_')));
   return new Promise((done, fail) => {
-    const child = spawn(argv[0]!, argv.slice(1), { cwd: root, env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: root, env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: group });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), INSTALLER_DEADLINE_MS);
+    const kill = () => {
+      try {
+        if (group) process.kill(-child.pid!, 'SIGKILL');
+        else child.kill('SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
+    const timer = setTimeout(kill, INSTALLER_DEADLINE_MS);
     child.on('error', fail);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
@@ -212,6 +225,98 @@ t('--uninstall removes what it installed and keeps the state; --purge removes th
   r = await install(R, ['--uninstall']);
   is(r.code, 0, r.stderr);
   match(r.stdout, /agent is not installed/);
+});
+
+/** What the systemd test must leave as it found it on this machine (the real paths). */
+function hostPaths(): string {
+  const list = (d: string) => (existsSync(d) ? files(d).join(' ') : '(none)');
+  const there = (p: string) => `${p}: ${existsSync(p) ? 'yes' : 'no'}`;
+  return [list('/usr/local/bin'), list('/usr/local/lib'), list('/etc/systemd/system'), there('/var/lib/agent'), there('/run/agent'), there('/run/systemd/system')].join('\n');
+}
+
+/** Pids of the processes in namespace ns (as /proc/PID/ns/KIND reads, e.g. pid:[4026532178]). */
+function inNamespace(kind: 'pid' | 'mnt', ns: string): string[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readlinkSync(`/proc/${p}/ns/${kind}`) === ns;
+      } catch {
+        return false; // exited meanwhile
+      }
+    });
+}
+
+t('under systemd: installs and enables agent.service, re-running upgrades in place and restarts the daemon, --uninstall stops it and removes everything', async () => {
+  // The real installer without AGENT_ROOT, as pid 1 of new mount, network and
+  // pid namespaces: the script masks every path written with a tmpfs, and a
+  // stand-in systemctl runs the daemon (fixtures/install-systemd.sh). The
+  // release is reached as a file:// URL (curl reads it): the HTTP server on
+  // this process's 127.0.0.1 is not reachable from the new network namespace,
+  // whose loopback is its own. setpriv --pdeathsig and unshare --kill-child:
+  // if this process dies, the namespaces' processes die with it.
+  const out = join(work, 'systemd');
+  mkdirSync(out);
+  const before = hostPaths();
+  const script = join(root, 'test/e2e/fixtures/install-systemd.sh');
+  const ns = ['unshare', '--mount', '--propagation', 'private', '--net', '--pid', '--fork', '--kill-child', '--mount-proc'];
+  const r = await run(['setpriv', '--pdeathsig', 'KILL', '--', ...ns, 'sh', script, out, `file://${www}`, readlinkSync('/proc/self/ns/mnt')], {}, true);
+  const read = (name: string) => (existsSync(join(out, name)) ? readFileSync(join(out, name), 'utf8') : `(no ${name})`);
+  const facts = Object.fromEntries(
+    read('facts')
+      .split('\n')
+      .filter((l) => l.includes('='))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  ) as Record<string, string | undefined>;
+  const context = `\nstderr: ${r.stderr}\nfacts:\n${read('facts')}\nsystemctl.log:\n${read('systemctl.log')}\ndaemon.log:\n${read('daemon.log')}`;
+  is(r.code, 0, context);
+  is(r.stderr, '');
+
+  // Nothing outlived the namespaces, and the real paths are as they were.
+  ok(facts['pidns']?.startsWith('pid:[') && facts['mntns']?.startsWith('mnt:['), context);
+  is(inNamespace('pid', facts['pidns']!).join(' '), '', 'no process left in the pid namespace');
+  is(inNamespace('mnt', facts['mntns']!).join(' '), '', 'no process left in the mount namespace (its tmpfs mounts are gone)');
+  is(hostPaths(), before);
+  is(read('ps.end').split('\n').filter((l) => /agent/.test(l) && !/install-systemd\.sh/.test(l)).join('\n'), '', 'no daemon left at the end');
+
+  // systemctl, in this order, by each install and by --uninstall.
+  const each = ['daemon-reload', 'enable --quiet agent.service', 'restart agent.service'];
+  is(read('systemctl.log'), [...each, ...each, 'disable --now --quiet agent.service', 'daemon-reload', ''].join('\n'));
+
+  // A fresh install: the executable, the unit, enabled, the daemon answering.
+  is(`${facts['install1.rc']} ${read('install1.err')}`, '0 ');
+  match(read('install1.out'), new RegExp(`installed /usr/local/bin/agent: agent version ${version} \\(${exe}\\)\nagent install: agent\\.service enabled and \\(re\\)started`));
+  is(read('install1.unit'), readFileSync(join(root, 'packaging/agent.service'), 'utf8'));
+  is(facts['install1.wants'], '/etc/systemd/system/agent.service');
+  is(facts['install1.state-mode'], '700');
+  match(facts['install1.pid'] ?? '', /^\d+$/, context);
+  is(facts['install1.version.rc'], '0', read('install1.version'));
+  match(read('install1.version'), new RegExp(`\nServer:\n Version:      ${version}\n`));
+
+  // Re-running: renamed into place, and the daemon restarted (a new process; the old one gone).
+  is(`${facts['install2.rc']} ${read('install2.err')}`, '0 ');
+  match(read('install2.out'), new RegExp(`upgraded /usr/local/bin/agent: ${version} -> ${version} \\(${exe}\\)\nagent install: agent\\.service enabled and \\(re\\)started`));
+  ok(facts['install2.ino'] !== facts['install1.ino'], 'a new inode: renamed into place');
+  match(facts['install2.pid'] ?? '', /^\d+$/, context);
+  ok(facts['install2.pid'] !== facts['install1.pid'], `a new daemon: ${context}`);
+  is(facts['install2.old-alive'], 'no', 'the old daemon is gone');
+  is(facts['install2.version.rc'], '0', read('install2.version'));
+  match(read('install2.version'), new RegExp(`\nServer:\n Version:      ${version}\n`));
+
+  // --uninstall: the daemon stopped, the executable and the unit gone, the state kept.
+  is(`${facts['uninstall.rc']} ${read('uninstall.err')}`, '0 ');
+  match(read('uninstall.out'), /removed agent; kept \/var\/lib\/agent/);
+  is(facts['uninstall.daemon-alive'], 'no');
+  is(facts['uninstall.pidfile'], 'gone');
+  is(read('uninstall.left'), '', 'nothing left in /usr/local/bin, /usr/local/lib, /etc/systemd/system');
+  is(facts['uninstall.state'], '700');
+  ok(Number(facts['uninstall.state-files']) > 0, 'the daemon\'s state is kept');
+
+  // Each daemon started once and stopped by SIGTERM (KillMode=process), not killed.
+  const log = read('daemon.log');
+  is(log.match(/ daemon started /g)?.length, 2, log);
+  is(log.match(/ signal received, stopping signal=SIGTERM/g)?.length, 2, log);
+  is(log.match(/ daemon stopped/g)?.length, 2, log);
 });
 
 t('--bundle: agent.mjs and a wrapper that runs it on this machine\'s node; the executable replaces both later', async () => {
