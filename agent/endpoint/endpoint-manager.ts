@@ -4,8 +4,11 @@
 // overlays later, also on a namespace another runtime made (`--netns PATH`);
 // `rm` tears it all down. Addresses come from the managers (an attachment
 // task per endpoint), so they never collide across nodes. Either an
-// operation completes or it undoes what it did.
-import { basename } from 'node:path';
+// operation completes or it undoes what it did. Here: the records, their
+// file and the order of operations; endpoint-wiring.ts makes and undoes
+// what each endpoint holds.
+import { mkdirSync, rmSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import type { Clock } from '../../shared/clock.js';
 import { ApiError, UsageError } from '../../shared/errors.js';
 import type { Rand } from '../../shared/rand.js';
@@ -13,27 +16,22 @@ import type { AttachAnswer, RunPort } from '../api/types.js';
 import { encodeBase36 } from '../cluster/ca/base36.js';
 import type { SecretFileIo } from '../cluster/ca/secret-file.js';
 import type { Logger } from '../daemon/log.js';
-import { VXLAN_OVERHEAD_BYTES, pipeHostLink, sandboxNetns, type DataPlane } from '../datapath/data-plane.js';
-import { macForIPv4, type Plumbing } from '../datapath/plumbing.js';
-import { SECURE_OVERHEAD_BYTES } from '../datapath/secure/secure-plane.js';
-import { AddressSpace } from '../network/address-space.js';
+import { pipeHostLink, sandboxNetns, type DataPlane } from '../datapath/data-plane.js';
+import type { Plumbing } from '../datapath/plumbing.js';
 import type { ServiceRecord } from '../discovery/records.js';
 import type { AssignedTask } from '../swarm/service-views.js';
 import { findExecutable, type ProcessRunner } from './endpoint-process.js';
 import { trimLog } from './task-logs.js';
-import { loadEndpoints, saveEndpoints, type EndpointNet, type EndpointRecord } from './endpoint-state.js';
-import { join } from 'node:path';
+import { loadEndpoints, saveEndpoints, type EndpointRecord } from './endpoint-state.js';
+import { EndpointWiring, plain } from './endpoint-wiring.js';
 import type { HostPort } from '../mesh/mesh-rules.js';
-import { PortInUseError, SctpUnsupportedError, type PortClaim } from '../mesh/port-holder.js';
-import { mkdirSync, rmSync } from 'node:fs';
+import { PortInUseError, type PortClaim } from '../mesh/port-holder.js';
+
+export { GWBRIDGE, GWBRIDGE_GATEWAY, GWBRIDGE_SUBNET } from './endpoint-wiring.js';
 
 /** docker's container name rule (daemon/names.go). */
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 const ID_BYTES = 16;
-export const GWBRIDGE = 'agent_gwbridge';
-export const GWBRIDGE_SUBNET = '172.18.0.0/16';
-export const GWBRIDGE_GATEWAY = '172.18.0.1';
-const NAT_TABLE = 'agent_nat';
 /** How long rm -f waits for the process group to go after SIGKILL. */
 const KILL_WAIT_MS = 5_000;
 
@@ -96,17 +94,18 @@ export class EndpointManager {
   #records: EndpointRecord[] = [];
   #pipes: Record<string, number> = {};
   #busy: Promise<unknown> = Promise.resolve();
-  #gw: { subnet: string; gateway: string } | undefined;
+  readonly #wire: EndpointWiring;
   /** The routing mesh's sandbox (issue 10): on gwbridge and on the ingress network, no process. */
   #ingress: EndpointRecord | undefined;
 
   /** Forget the gwbridge's addresses (its network was removed or remade). */
   forgetGwbridge(): void {
-    this.#gw = undefined;
+    this.#wire.forgetGwbridge();
   }
 
   constructor(o: EndpointManagerOptions) {
     this.#o = o;
+    this.#wire = new EndpointWiring(o, () => this.#all());
   }
 
   get records(): readonly EndpointRecord[] {
@@ -132,12 +131,12 @@ export class EndpointManager {
       const m = this.#o.swarm().membership;
       const keep = new Set<number>();
       for (const r of this.#all()) {
-        if (r.ports?.length) await this.#claim(r).catch((e: unknown) => this.#o.log.warn('published port not held again', { endpoint: r.name, error: (e as Error).message }));
+        if (r.ports?.length) await this.#wire.claim(r).catch((e: unknown) => this.#o.log.warn('published port not held again', { endpoint: r.name, error: (e as Error).message }));
         for (const n of r.networks) {
           await this.#o.data.useNetwork({ nid: n.networkId, vni: n.vni, mtu: n.mtu, encrypted: n.encrypted === true }, r.id);
-          if (!(await this.#o.plumbing.hasLink(sandboxNetns(this.#o.namePrefix, n.vni), n.sandboxLink))) await this.#addIface(r, n);
+          if (!(await this.#o.plumbing.hasLink(sandboxNetns(this.#o.namePrefix, n.vni), n.sandboxLink))) await this.#wire.addIface(r, n);
           if (m) this.#o.data.publish(n.networkId, r.id, { ip: plain(n.address), mac: n.mac, vtep: m.vtep });
-          if (m && !r.ingress && (r.external !== undefined || this.status(r).running)) this.#announce(r, n);
+          if (m && !r.ingress && (r.external !== undefined || this.status(r).running)) this.#wire.announce(r, n);
           keep.add(n.vni);
         }
       }
@@ -183,16 +182,16 @@ export class EndpointManager {
       if (req.IP !== undefined && req.Networks.length === 0) throw new UsageError('--ip: needs a --network to take the address on');
       const r: EndpointRecord = { id, name, netns: `${this.#o.namePrefix}-e${id.slice(0, 12)}`, command: [...req.Cmd], createdAtMs: Math.floor(this.#o.clock.wallMs()), networks: [] };
       if (req.Ports !== undefined && req.Ports.length > 0) r.ports = req.Ports.map((p) => ({ protocol: p.Protocol, target: p.TargetPort, published: p.PublishedPort }));
-      await this.#build(r, req.Networks, req.IP);
+      await this.#wire.build(r, req.Networks, req.IP);
       try {
         const dir = join(this.#o.stateDir, 'endpoints');
         mkdirSync(dir, { recursive: true, mode: 0o700 });
         r.pid = await this.#o.processes.start({ netns: r.netns, argv: req.Cmd, logPath: this.logPath(r.id), exitPath: this.#exitPath(r.id), ...this.#resolv(r) });
       } catch (e) {
-        await this.#teardown(r);
+        await this.#wire.teardown(r);
         throw new ApiError(`could not start ${req.Cmd[0]}: ${(e as Error).message}`, 500);
       }
-      for (const n of r.networks) this.#announce(r, n);
+      for (const n of r.networks) this.#wire.announce(r, n);
       this.#records.push(r);
       this.#save();
       this.#o.log.info('endpoint started', { id: r.id, name, pid: r.pid, networks: r.networks.map((n) => n.name).join(',') });
@@ -208,7 +207,7 @@ export class EndpointManager {
         if (!force) throw new ApiError(`You cannot remove a running container ${r.id}. Stop the container before attempting removal or force remove`, 409);
         await this.#kill(r);
       }
-      await this.#teardown(r);
+      await this.#wire.teardown(r);
       this.#records = this.#records.filter((x) => x !== r);
       this.#save();
       this.#o.log.info('endpoint removed', { id: r.id, name: r.name });
@@ -230,7 +229,7 @@ export class EndpointManager {
         throw new ApiError(`this node has endpoints on overlay networks (${names.slice(0, 5).join(', ')}${names.length > 5 ? ', ...' : ''}): remove or disconnect them first, or use --force`, 409);
       }
       for (const r of attached) {
-        for (const n of [...r.networks]) await this.#unplug(r, n);
+        for (const n of [...r.networks]) await this.#wire.unplug(r, n);
         if (r.external) {
           await this.#o.plumbing.releaseNetns(r.netns);
           this.#records = this.#records.filter((x) => x !== r);
@@ -248,14 +247,14 @@ export class EndpointManager {
       if ('ref' in target) {
         const r = this.find(target.ref);
         if (r.task) throw new ApiError(`container ${r.name} is a task of service ${r.task.serviceName}: change its networks with "agent service update --network-add"`, 409);
-        await this.#attachOne(r, network, ip);
+        await this.#wire.attachOne(r, network, ip);
         this.#save();
         return;
       }
       const path = target.netns;
       const existing = this.#records.find((x) => x.external === path);
       if (existing) {
-        await this.#attachOne(existing, network, ip);
+        await this.#wire.attachOne(existing, network, ip);
         this.#save();
         return;
       }
@@ -264,7 +263,7 @@ export class EndpointManager {
       const r: EndpointRecord = { id, name, netns: `${this.#o.namePrefix}-x${id.slice(0, 12)}`, external: path, command: [], createdAtMs: Math.floor(this.#o.clock.wallMs()), networks: [] };
       await this.#o.plumbing.adoptNetns(path, r.netns);
       try {
-        await this.#attachOne(r, network, ip);
+        await this.#wire.attachOne(r, network, ip);
       } catch (e) {
         await this.#o.plumbing.releaseNetns(r.netns);
         throw e;
@@ -280,7 +279,7 @@ export class EndpointManager {
       if (r.task) throw new ApiError(`container ${r.name} is a task of service ${r.task.serviceName}: change its networks with "agent service update --network-rm"`, 409);
       const n = r.networks.find((x) => x.networkId === network || x.name === network || (network.length >= 4 && x.networkId.startsWith(network)));
       if (!n) throw new ApiError(`container ${r.name} is not connected to network ${network}`, 409);
-      await this.#detachOne(r, n);
+      await this.#wire.detachOne(r, n);
       if (r.external && r.networks.length === 0) {
         await this.#o.plumbing.releaseNetns(r.netns);
         this.#records = this.#records.filter((x) => x !== r);
@@ -314,22 +313,22 @@ export class EndpointManager {
         ...(t.hostPorts?.length ? { ports: t.hostPorts.map((p) => ({ protocol: p.protocol, target: p.target, published: p.published })) } : {}),
       };
       try {
-        await this.#claim(r);
+        await this.#wire.claim(r);
       } catch (e) {
         throw new TaskStartError(e instanceof PortInUseError ? HOST_PORT_IN_USE : `starting task failed: ${(e as Error).message}`);
       }
       try {
         await this.#o.plumbing.createEndpoint(r.netns);
-        await this.#addGateway(r);
-        for (const a of t.networks) await this.#plumb(r, a);
+        await this.#wire.addGateway(r);
+        for (const a of t.networks) await this.#wire.plumb(r, a);
         for (const n of r.networks) if (t.vips[n.networkId] !== undefined) n.vip = t.vips[n.networkId]!;
         mkdirSync(join(this.#o.stateDir, 'endpoints'), { recursive: true, mode: 0o700 });
         r.pid = await this.#o.processes.start({ netns: r.netns, argv: t.command, logPath: this.logPath(r.id), exitPath: this.#exitPath(r.id), env: t.env, hostname: t.name.slice(0, 63), ...this.#resolv(r) });
       } catch (e) {
-        await this.#teardown(r).catch(() => {});
+        await this.#wire.teardown(r).catch(() => {});
         throw new TaskStartError(`starting task failed: ${(e as Error).message}`);
       }
-      for (const n of r.networks) this.#announce(r, n);
+      for (const n of r.networks) this.#wire.announce(r, n);
       this.#records.push(r);
       this.#save();
       this.#o.log.info('task started', { id: r.id, name: r.name, pid: r.pid });
@@ -355,7 +354,7 @@ export class EndpointManager {
         if (this.status(r).running) await this.#kill(r);
       }
       const exitCode = this.status(r).exitCode;
-      await this.#teardown(r);
+      await this.#wire.teardown(r);
       rmSync(this.#exitPath(r.id), { force: true });
       this.#records = this.#records.filter((x) => x !== r);
       this.#save();
@@ -398,7 +397,7 @@ export class EndpointManager {
       if (a && n && n.networkId === a.NetworkID && n.address === a.Address && n.vni === a.VNI) return;
       if (!a && !cur) return;
       if (cur) {
-        await this.#teardown(cur);
+        await this.#wire.teardown(cur);
         this.#ingress = undefined;
         this.#save();
         this.#o.log.info('ingress sandbox removed', { netns: cur.netns });
@@ -408,10 +407,10 @@ export class EndpointManager {
       const r: EndpointRecord = { id, name: 'ingress-sbox', netns: `${this.#o.namePrefix}-e${id.slice(0, 12)}`, command: [], createdAtMs: Math.floor(this.#o.clock.wallMs()), networks: [], ingress: true };
       try {
         await this.#o.plumbing.createEndpoint(r.netns, { forwarding: true });
-        await this.#addGateway(r);
-        await this.#plumb(r, a);
+        await this.#wire.addGateway(r);
+        await this.#wire.plumb(r, a);
       } catch (e) {
-        await this.#teardown(r).catch(() => {});
+        await this.#wire.teardown(r).catch(() => {});
         throw e;
       }
       this.#ingress = r;
@@ -428,19 +427,6 @@ export class EndpointManager {
       for (const p of r.ports) out.push({ protocol: p.protocol, published: p.published, target: p.target, address: plain(r.gw.address) });
     }
     return out;
-  }
-
-  /** Hold the endpoint's published ports; TCP ones relay the node's own loopback connections to it. */
-  #claim(r: EndpointRecord): Promise<void> {
-    if (!r.ports?.length || !this.#o.ports) return Promise.resolve();
-    return this.#o.ports.claim(
-      r.id,
-      r.ports.map((p) => ({
-        protocol: p.protocol,
-        published: p.published,
-        ...(p.protocol === 'tcp' ? { relay: { target: () => (r.gw ? { host: plain(r.gw.address), port: p.target } : undefined), proxyHeader: false } } : {}),
-      })),
-    );
   }
 
   // ---- reads -------------------------------------------------------------------------------
@@ -468,150 +454,6 @@ export class EndpointManager {
   }
 
   // ---- building and tearing down -----------------------------------------------------------
-
-  async #build(r: EndpointRecord, networks: readonly string[], ip: string | undefined): Promise<void> {
-    // The ports first, then the managers: a refusal (port or address taken, not attachable) costs no plumbing.
-    try {
-      await this.#claim(r);
-    } catch (e) {
-      if (e instanceof PortInUseError) throw new ApiError(`Bind for 0.0.0.0:${e.port.split('/')[0]} failed: port is already allocated`, 409);
-      if (e instanceof SctpUnsupportedError) throw new ApiError(e.message, 400);
-      throw e;
-    }
-    const answers: AttachAnswer[] = [];
-    try {
-      for (const net of networks) {
-        const a = await this.#attach(r, net, answers.length === 0 ? ip : undefined);
-        // The same network twice (by name and id, say): the managers answer the same address again.
-        if (answers.some((x) => x.NetworkID === a.NetworkID)) throw new ApiError(`endpoint with name ${r.name} already exists in network ${a.Name}`, 409);
-        answers.push(a);
-      }
-    } catch (e) {
-      await this.#o.swarm().detach({ taskId: r.id }).catch(() => {});
-      if (r.ports?.length) await this.#o.ports?.release(r.id);
-      throw e;
-    }
-    try {
-      await this.#o.plumbing.createEndpoint(r.netns);
-      await this.#addGateway(r);
-      for (const a of answers) await this.#plumb(r, a);
-    } catch (e) {
-      await this.#teardown(r);
-      await this.#o.swarm().detach({ taskId: r.id }).catch(() => {});
-      throw e;
-    }
-  }
-
-  async #addGateway(r: EndpointRecord): Promise<void> {
-    const user = this.#o.gwbridge?.();
-    const device = user?.device ?? GWBRIDGE;
-    const icc = user?.icc ?? false;
-    const gw = (this.#gw ??= await this.#o.plumbing.ensureGwbridge({ name: device, subnet: GWBRIDGE_SUBNET, gateway: GWBRIDGE_GATEWAY, icc, masquerade: user?.masquerade ?? true, natTable: NAT_TABLE }));
-    const used: Record<string, string> = {};
-    for (const x of this.#all()) if (x.gw) used[plain(x.gw.address)] = x.id;
-    const address = new AddressSpace({ subnet: gw.subnet, gateway: gw.gateway }, used).allocate(r.id);
-    r.gw = { address, gateway: gw.gateway, hostLink: `ag-g${r.id.slice(0, 10)}` };
-    await this.#o.plumbing.addGwIface({ bridge: device, endpointNetns: r.netns, hostLink: r.gw.hostLink, ifname: 'eth-gw', address, gateway: gw.gateway, isolated: !icc });
-  }
-
-  async #attach(r: EndpointRecord, network: string, ip: string | undefined): Promise<AttachAnswer> {
-    const swarm = this.#o.swarm();
-    if (!swarm.membership) throw new ApiError('This node is not part of a swarm: overlay networks need one. Use "agent swarm init" or "agent swarm join" first.', 503);
-    const a = await swarm.attach({ taskId: r.id, name: r.name, network, ...(ip !== undefined ? { ip } : {}) });
-    if (r.networks.some((n) => n.networkId === a.NetworkID)) throw new ApiError(`endpoint with name ${r.name} already exists in network ${a.Name}`, 409);
-    return a;
-  }
-
-  /** One more network for an existing endpoint: address from the managers, then the interface. */
-  async #attachOne(r: EndpointRecord, network: string, ip: string | undefined): Promise<void> {
-    const a = await this.#attach(r, network, ip);
-    try {
-      await this.#plumb(r, a);
-    } catch (e) {
-      await this.#o.swarm().detach({ taskId: r.id, network: a.NetworkID }).catch(() => {});
-      throw e;
-    }
-    this.#announce(r, r.networks.at(-1)!);
-  }
-
-  /** The sandbox, the endpoint's interface on it, and its peer record. */
-  async #plumb(r: EndpointRecord, a: AttachAnswer): Promise<void> {
-    const m = this.#o.swarm().membership;
-    if (!m) throw new ApiError('This node left the swarm during the request', 503);
-    // Encrypted: the 32 bytes of the secure header and tag come off the MTU too (DESIGN §4).
-    const mtu = a.MTU ?? (await this.#o.underlayMtu(m.vtep)) - VXLAN_OVERHEAD_BYTES - (a.Encrypted ? SECURE_OVERHEAD_BYTES : 0);
-    const n: EndpointNet = {
-      networkId: a.NetworkID,
-      name: a.Name,
-      vni: a.VNI,
-      subnet: a.Subnet,
-      gateway: a.Gateway,
-      address: a.Address,
-      mac: macForIPv4(plain(a.Address)),
-      mtu,
-      ifname: nextIfname(r),
-      sandboxLink: `v${r.id.slice(0, 12)}`,
-      ...(a.Encrypted ? { encrypted: true } : {}),
-    };
-    await this.#o.data.useNetwork({ nid: n.networkId, vni: n.vni, mtu: n.mtu, encrypted: a.Encrypted }, r.id);
-    try {
-      await this.#addIface(r, n);
-    } catch (e) {
-      await this.#o.data.releaseNetwork(n.vni, r.id).catch(() => {});
-      throw e;
-    }
-    r.networks.push(n);
-    this.#o.data.publish(n.networkId, r.id, { ip: plain(n.address), mac: n.mac, vtep: m.vtep });
-  }
-
-  #addIface(r: EndpointRecord, n: EndpointNet): Promise<void> {
-    return this.#o.plumbing.addOverlayIface({
-      sandboxNetns: sandboxNetns(this.#o.namePrefix, n.vni),
-      endpointNetns: r.netns,
-      sandboxLink: n.sandboxLink,
-      ifname: n.ifname,
-      address: n.address,
-      mac: n.mac,
-      mtu: n.mtu,
-    });
-  }
-
-  /** The endpoint's interface on n, its peer record and its use of the sandbox, gone (the address stays with the managers). */
-  async #unplug(r: EndpointRecord, n: EndpointNet): Promise<void> {
-    this.#o.discovery?.unpublish(n.networkId, r.id);
-    this.#o.data.unpublish(n.networkId, r.id);
-    await this.#o.plumbing.removeOverlayIface({ sandboxNetns: sandboxNetns(this.#o.namePrefix, n.vni), sandboxLink: n.sandboxLink });
-    await this.#o.data.releaseNetwork(n.vni, r.id);
-    r.networks = r.networks.filter((x) => x !== n);
-  }
-
-  async #detachOne(r: EndpointRecord, n: EndpointNet): Promise<void> {
-    await this.#unplug(r, n);
-    try {
-      await this.#o.swarm().detach({ taskId: r.id, network: n.networkId });
-    } catch (e) {
-      // The address stays held by the managers until the endpoint is removed there; say so once.
-      this.#o.log.warn('could not give the address back to the managers', { endpoint: r.id, network: n.networkId, error: (e as Error).message });
-    }
-  }
-
-  /** Everything an endpoint holds, gone; each step tolerates what is already gone. */
-  async #teardown(r: EndpointRecord): Promise<void> {
-    // A task's addresses are the orchestrator's to give back, once it hears the task ended.
-    for (const n of [...r.networks]) await (r.task || r.ingress ? this.#unplug(r, n) : this.#detachOne(r, n));
-    if (r.gw) await this.#o.plumbing.removeGwIface({ hostLink: r.gw.hostLink });
-    if (r.ports?.length) await this.#o.ports?.release(r.id);
-    if (r.external) await this.#o.plumbing.releaseNetns(r.netns);
-    else {
-      await this.#o.plumbing.deleteEndpoint(r.netns);
-      this.#o.processes.forget?.(r.netns);
-    }
-  }
-
-  /** Its name on the network, for DNS and the VIPs (only once it runs). */
-  #announce(r: EndpointRecord, n: EndpointNet): void {
-    this.#o.discovery?.publish(n.networkId, r.id, { name: r.name, ip: plain(n.address), ...(r.task ? { service: r.task.serviceName } : {}), ...(n.vip !== undefined ? { vip: n.vip } : {}) });
-  }
 
   #resolv(r: EndpointRecord): { resolvConf?: string } {
     const text = r.gw && this.#o.resolvConf ? this.#o.resolvConf(r.gw.gateway) : undefined;
@@ -650,13 +492,3 @@ export class EndpointManager {
   }
 }
 
-function plain(cidr: string): string {
-  const i = cidr.indexOf('/');
-  return i < 0 ? cidr : cidr.slice(0, i);
-}
-
-/** The lowest ethN the endpoint does not use yet. */
-function nextIfname(r: EndpointRecord): string {
-  const used = new Set(r.networks.map((n) => n.ifname));
-  for (let i = 0; ; i++) if (!used.has(`eth${i}`)) return `eth${i}`;
-}
