@@ -293,6 +293,18 @@ export interface NetworkInspect {
   VNI?: number;
   /** Encrypted overlays, from network inspect: each node on it and how its encrypted sessions fare (as the nodes report them). */
   Peers?: NetworkPeer[];
+  /** From network inspect: this node's endpoints, tasks and sandboxes on the network, by endpoint id (docker's: the local node's only). */
+  Containers?: Record<string, NetworkContainer>;
+}
+
+/** One local endpoint on a network, as docker's network inspect shows it. */
+export interface NetworkContainer {
+  Name: string;
+  EndpointID: string;
+  MacAddress: string;
+  /** CIDR form. */
+  IPv4Address: string;
+  IPv6Address: '';
 }
 
 /** What a node learns when the managers give one of its endpoints an address on an overlay (leader op `attach`). */

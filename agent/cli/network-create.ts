@@ -29,7 +29,7 @@ export const networkCreate: Subcommand<Args> = {
       .option('driver', {
         alias: 'd',
         type: 'string',
-        describe: 'Driver to manage the Network: "overlay" or "bridge" (default "overlay": a swarm network, where docker defaults to "bridge")',
+        describe: 'Driver to manage the Network: "overlay" (a swarm network) or "bridge" (this node only) (default "bridge", as docker)',
       })
       .option('attachable', { type: 'boolean', describe: 'Enable manual container attachment' })
       .option('ingress', { type: 'boolean', describe: 'Create swarm routing-mesh network' })
@@ -50,7 +50,8 @@ export const networkCreate: Subcommand<Args> = {
 /** The request body, every flag checked before anything is sent. */
 function request(args: Args): NetworkCreateRequest {
   if (args.name === '') throw new UsageError('NETWORK: expected a network name, got ""');
-  const driver = lastOf(args.driver) ?? 'overlay';
+  // docker's default, so that its commands mean the same here (the seed's gwbridge step gives no driver).
+  const driver = lastOf(args.driver) ?? 'bridge';
   if (!(DRIVERS as readonly string[]).includes(driver)) {
     throw new UsageError(`--driver: expected ${DRIVERS.map((d) => `"${d}"`).join(', ')}, got "${driver}"`);
   }

@@ -10,10 +10,10 @@ interface Args {
   force?: boolean;
 }
 
-/** docker's words, its typo ("newly create") included (cli/command/network/remove.go). */
+/** docker's warning (cli/command/network/remove.go), about the agent's version rather than docker engine's. */
 export const INGRESS_WARNING =
-  'WARNING! Before removing the routing-mesh network, make sure all the nodes in your swarm run the same docker engine version. ' +
-  'Otherwise, removal may not be effective and functionality of newly create ingress networks will be impaired.\n' +
+  'WARNING! Before removing the routing-mesh network, make sure all the nodes in your swarm run the same agent version. ' +
+  'Otherwise, removal may not be effective and functionality of newly created ingress networks will be impaired.\n' +
   'Are you sure you want to continue?';
 
 /**

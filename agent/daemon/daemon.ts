@@ -210,7 +210,7 @@ export class Daemon {
     mountDiagnosticRoutes(this.#api, () => this.#swarm.gossip, () => this.#data, () => this.#swarm.assignment?.dataKeys ?? []);
     mountEndpointRoutes(this.#api, () => this.#endpoints);
     mountServiceRoutes(this.#api, () => this.#swarm, () => this.#bridges);
-    mountNetworkRoutes(this.#api, () => this.#swarm, () => this.#bridges, (device) => {
+    mountNetworkRoutes(this.#api, () => this.#swarm, () => this.#bridges, this.#endpoints, (device) => {
       const b = this.#bridges.list().find((x) => x.device === device);
       const users = b?.network.name === GWBRIDGE ? this.#endpoints.records.filter((r) => r.gw).map((r) => r.name) : [];
       if (users.length > 0) return users.join(', ');

@@ -93,7 +93,7 @@ async function swarmDemo(bed: TestBed, agents: AgentProcess[], out: (t: string) 
   await show(m, ['node', 'ls'], out);
   out('\nOverlay networks are swarm objects: subnets from the default pool 10.0.0.0/8, VNIs from 4096 (the data path comes next).\n');
   await show(rest[0] ?? m, ['network', 'create', '-d', 'overlay', '--attachable', 'demo-front'], out);
-  await show(m, ['network', 'create', '--subnet', '172.28.0.0/16', '--gateway', '172.28.5.254', '--opt', 'encrypted', 'demo-back'], out);
+  await show(m, ['network', 'create', '-d', 'overlay', '--subnet', '172.28.0.0/16', '--gateway', '172.28.5.254', '--opt', 'encrypted', 'demo-back'], out);
   await show(m, ['network', 'ls'], out);
   await gossipDemo(agents, out);
   if (rest.length > 1) await overlayDemo(rest[0]!, rest[1]!, out);

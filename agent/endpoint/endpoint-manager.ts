@@ -12,7 +12,7 @@ import { basename, join } from 'node:path';
 import type { Clock } from '../../shared/clock.js';
 import { ApiError, UsageError } from '../../shared/errors.js';
 import type { Rand } from '../../shared/rand.js';
-import type { AttachAnswer, RunPort } from '../api/types.js';
+import type { AttachAnswer, NetworkContainer, RunPort } from '../api/types.js';
 import { encodeBase36 } from '../cluster/ca/base36.js';
 import type { SecretFileIo } from '../cluster/ca/secret-file.js';
 import type { Logger } from '../daemon/log.js';
@@ -22,7 +22,7 @@ import type { ServiceRecord } from '../discovery/records.js';
 import type { AssignedTask } from '../swarm/service-views.js';
 import { findExecutable, type ProcessRunner } from './endpoint-process.js';
 import { trimLog } from './task-logs.js';
-import { loadEndpoints, saveEndpoints, type EndpointRecord } from './endpoint-state.js';
+import { loadEndpoints, saveEndpoints, type EndpointNet, type EndpointRecord } from './endpoint-state.js';
 import { EndpointWiring, plain } from './endpoint-wiring.js';
 import type { HostPort } from '../mesh/mesh-rules.js';
 import { PortInUseError, type PortClaim } from '../mesh/port-holder.js';
@@ -430,6 +430,42 @@ export class EndpointManager {
   }
 
   // ---- reads -------------------------------------------------------------------------------
+
+  /** The overlays this node's endpoints are on (a worker's view of them), by name; and whether each is the mesh's. */
+  attachedNetworks(): { net: EndpointNet; ingress: boolean }[] {
+    const seen = new Map<string, { net: EndpointNet; ingress: boolean }>();
+    for (const r of this.#all()) for (const n of r.networks) if (!seen.has(n.networkId)) seen.set(n.networkId, { net: n, ingress: r.ingress === true });
+    return [...seen.values()].sort((a, b) => (a.net.name < b.net.name ? -1 : a.net.name > b.net.name ? 1 : 0));
+  }
+
+  /** One of attachedNetworks(), by id, name or unique id prefix. */
+  attachedNetwork(ref: string): { net: EndpointNet; ingress: boolean } | undefined {
+    const all = this.attachedNetworks();
+    const exact = all.find((x) => x.net.networkId === ref || x.net.name === ref);
+    if (exact) return exact;
+    const byPrefix = ref === '' ? [] : all.filter((x) => x.net.networkId.startsWith(ref));
+    return byPrefix.length === 1 ? byPrefix[0] : undefined;
+  }
+
+  /**
+   * network inspect's Containers: this node's endpoints on overlay `networkId`,
+   * or on the gwbridge with `gwbridge`; the ingress sandbox under docker's
+   * names (`ingress-sbox`, `ingress-endpoint`).
+   */
+  containersOn(network: { id: string } | 'gwbridge'): Record<string, NetworkContainer> {
+    const out: Record<string, NetworkContainer> = {};
+    for (const r of this.#all()) {
+      const key = r.ingress ? 'ingress-sbox' : r.id;
+      const name = r.ingress ? 'ingress-endpoint' : r.name;
+      if (network === 'gwbridge') {
+        if (r.gw) out[key] = { Name: name, EndpointID: r.id, MacAddress: '', IPv4Address: r.gw.address, IPv6Address: '' };
+        continue;
+      }
+      const n = r.networks.find((x) => x.networkId === network.id);
+      if (n) out[key] = { Name: name, EndpointID: r.id, MacAddress: n.mac, IPv4Address: n.address, IPv6Address: '' };
+    }
+    return out;
+  }
 
   find(ref: string): EndpointRecord {
     const exact = this.#records.find((r) => r.name === ref || r.id === ref);

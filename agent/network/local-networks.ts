@@ -26,6 +26,7 @@ export const BRIDGE_NAME_OPTION = 'com.docker.network.bridge.name';
 export const ICC_OPTION = 'com.docker.network.bridge.enable_icc';
 export const MASQUERADE_OPTION = 'com.docker.network.bridge.enable_ip_masquerade';
 const MTU_OPTION = 'com.docker.network.driver.mtu';
+const ENCRYPTED_OPTION = 'encrypted';
 /** docker's local pools start at 172.17.0.0/16; 172.17 (docker0) and 172.18 (the gwbridge) are left alone. */
 const LOCAL_POOL = ['172.16.0.0/12'];
 const LOCAL_RESERVED = ['172.17.0.0/16', '172.18.0.0/16'];
@@ -112,8 +113,10 @@ export class LocalNetworks {
     const name = req.Name;
     if (typeof name !== 'string' || !NAME_RE.test(name)) throw new UsageError(`invalid network name ${JSON.stringify(name)}: it must start with a letter or digit and hold only [a-zA-Z0-9_.-]`);
     if (this.byName(name)) throw new ApiError(`network with name ${name} already exists`, 409);
-    if (req.Attachable || req.Ingress) throw new UsageError(`--${req.Ingress ? 'ingress' : 'attachable'}: only for overlay networks`);
+    if (req.Attachable || req.Ingress) throw new UsageError(`--${req.Ingress ? 'ingress' : 'attachable'}: only for overlay networks (add -d overlay)`);
     const options = { ...(req.Options ?? {}) };
+    // A bridge never leaves the node, so it has nothing to encrypt; saying so beats a network the user believes is encrypted.
+    if (ENCRYPTED_OPTION in options) throw new UsageError(`--opt ${ENCRYPTED_OPTION}: only for overlay networks (add -d overlay)`);
     const icc = flagOf(options, ICC_OPTION, true);
     const masquerade = flagOf(options, MASQUERADE_OPTION, true);
     const mtuText = options[MTU_OPTION];

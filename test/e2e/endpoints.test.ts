@@ -3,7 +3,7 @@
 // gwbridge made beforehand is used as it is; --ip; network connect and
 // disconnect; a namespace made by another runtime (`ip netns add`) attached
 // with --netns; the gwbridge refuses removal while endpoints use it.
-import { suite, ok, is, match } from '../harness.js';
+import { suite, ok, is, equal, match } from '../harness.js';
 import type { AgentProcess } from '../../agent/testbed/index.js';
 import { run } from '../../agent/host/run.js';
 import { cli, fails, init, inspectEp, start, token, withBed } from './fixtures/cluster.js';
@@ -20,8 +20,8 @@ t('a gwbridge made beforehand, --ip, connect and disconnect, and a namespace of 
     const bed = ctx.bed!;
     const [h0, h1] = [await start(ctx, 0), await start(ctx, 1)];
 
-    // The seed's gwbridge customization, before the node joins a swarm.
-    await cli(h0, 'network', 'create', '-d', 'bridge', '--subnet', '10.11.0.0/16',
+    // The seed's gwbridge customization word for word (no driver: bridge is the default, as docker's), before the node joins a swarm.
+    await cli(h0, 'network', 'create', '--subnet', '10.11.0.0/16',
       '--opt', 'com.docker.network.bridge.name=agent_gwbridge',
       '--opt', 'com.docker.network.bridge.enable_icc=false',
       '--opt', 'com.docker.network.bridge.enable_ip_masquerade=true', 'agent_gwbridge');
@@ -36,6 +36,12 @@ t('a gwbridge made beforehand, --ip, connect and disconnect, and a namespace of 
     await cli(h0, 'run', '-d', '--name', 'one', '--network', 'ov', '--ip', '10.20.0.50', '--', 'sleep', '600');
     await cli(h0, 'run', '-d', '--name', 'two', '--', 'sleep', '600');
     const [one, two] = [await inspectEp(h0, 'one'), await inspectEp(h0, 'two')];
+    // network inspect lists this node's endpoints on each network, as docker's does.
+    type Listed = { Containers: Record<string, { Name: string; IPv4Address: string }> }[];
+    const listed = async (net: string) => Object.values((JSON.parse(await cli(h0, 'network', 'inspect', net)) as Listed)[0]!.Containers).map((c) => `${c.Name} ${c.IPv4Address}`).sort();
+    equal(await listed('ov'), ['one 10.20.0.50/24']);
+    const onGw = await listed('agent_gwbridge');
+    ok(['one', 'two'].every((n) => onGw.some((l) => l.startsWith(`${n} 10.11.`))), `both on the gwbridge: ${onGw.join(', ')}`);
     match(one.NetworkSettings.Gateway!.IPAddress, /^10\.11\.\d+\.\d+$/);
     is(one.NetworkSettings.Gateway!.Gateway, '10.11.0.1');
     is(one.NetworkSettings.Networks['ov']!.IPAddress, '10.20.0.50', '--ip');

@@ -7,7 +7,7 @@
 // custom-ingress procedure; `agent run -p` for TCP and SCTP.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { suite, ok, is, match } from '../harness.js';
+import { suite, ok, is, equal, match } from '../harness.js';
 import type { Host } from '../../agent/testbed/index.js';
 import { cli, fails, runningOn, start, swarmOf, tasksOf, until, withBed, type Ctx } from './fixtures/cluster.js';
 
@@ -146,6 +146,13 @@ t('the seed\'s custom ingress procedure: inspect, rm (asks; refused while ports 
     is(ins[0]!.Ingress, true);
     is(ins[0]!.IPAM.Config[0]!.Subnet, '10.0.0.0/24');
     await cli(h0!, 'service', 'create', '-d', '--name', 'pub', '-p', '8080:80', '--', 'node', join(FIXTURES, 'http-name.mjs'), '80', '600');
+    // Step 1 of the seed: inspect shows what is connected to ingress on the node asked, the worker too: its mesh sandbox, and the task where it runs.
+    const [pubTask] = await runningOn(h0!, 'pub', 1);
+    for (const a of ctx.agents.slice(0, 2)) {
+      const connected = Object.values((JSON.parse(await cli(a, 'network', 'inspect', 'ingress')) as { Containers: Record<string, { Name: string }> }[])[0]!.Containers).map((c) => c.Name);
+      equal(connected.sort(), ['ingress-endpoint', ...(pubTask!.NodeHostname === a.host.name ? [pubTask!.ContainerName] : [])].sort(), a.host.name);
+    }
+    match(await cli(ctx.agents[1]!, 'network', 'ls'), /\singress\s+overlay\s+swarm\n/, 'a worker lists the overlays it is on');
     const refused = await h0!.cli(['network', 'rm', 'ingress'], { input: 'y\n' });
     ok(refused.code !== 0, 'ingress cannot go while a service publishes');
     match(refused.stderr, /pub/);

@@ -38,17 +38,17 @@ t('network create, ls, inspect, rm and prune across managers, with IPAM from the
     is(front!.Attachable, true);
 
     // User IPAM and docker's option keys, kept as given.
-    await cli(m, 'network', 'create', '--subnet', '172.28.0.0/16', '--gateway', '172.28.5.254', '--ip-range', '172.28.5.0/24', '--opt', 'encrypted', '-o', 'com.docker.network.driver.mtu=1300', '--label', 'tier=back', 'back');
+    await cli(m, 'network', 'create', '-d', 'overlay', '--subnet', '172.28.0.0/16', '--gateway', '172.28.5.254', '--ip-range', '172.28.5.0/24', '--opt', 'encrypted', '-o', 'com.docker.network.driver.mtu=1300', '--label', 'tier=back', 'back');
     const [back] = await inspect(m2, 'back');
     equal(back!.IPAM.Config, [{ Subnet: '172.28.0.0/16', Gateway: '172.28.5.254', IPRange: '172.28.5.0/24' }]);
     equal(back!.Options, { encrypted: '', 'com.docker.network.driver.mtu': '1300' });
     equal(back!.Labels, { tier: 'back' });
 
     // Refusals: one line each, nothing created.
-    match(await fails(m, 'network', 'create', '--subnet', '172.28.128.0/24', 'overlap'), /Pool overlaps with other one on this address space/);
+    match(await fails(m, 'network', 'create', '-d', 'overlay', '--subnet', '172.28.128.0/24', 'overlap'), /Pool overlaps with other one on this address space/);
     match(await fails(m, 'network', 'create', 'front'), /network with name front already exists/);
-    match(await fails(m, 'network', 'create', '--ingress', 'ingress2'), /already the ingress network/);
-    match(await fails(m, 'network', 'create', '-o', 'com.docker.network.driver.mtu=9', 'tiny'), /expected an integer MTU from 68 to 65535/);
+    match(await fails(m, 'network', 'create', '-d', 'overlay', '--ingress', 'ingress2'), /already the ingress network/);
+    match(await fails(m, 'network', 'create', '-d', 'overlay', '-o', 'com.docker.network.driver.mtu=9', 'tiny'), /expected an integer MTU from 68 to 65535/);
     match(await fails(m, 'network', 'create', 'bad name!'), /invalid network name/);
 
     const ls = await cli(m2, 'network', 'ls');
@@ -69,12 +69,12 @@ t('network create, ls, inspect, rm and prune across managers, with IPAM from the
     match(await fails(m2, 'network', 'inspect', 'front'), /network front not found/);
 
     // Prune by label, then everything unused but ingress.
-    await cli(m, 'network', 'create', '--label', 'env=test', 'scratch');
+    await cli(m, 'network', 'create', '-d', 'overlay', '--label', 'env=test', 'scratch');
     is((await cli(m, 'network', 'prune', '-f', '--filter', 'label=env=test')).trim(), 'Deleted Networks:\nscratch');
     is((await cli(m2, 'network', 'prune', '-f')).trim(), 'Deleted Networks:\nback');
     equal((await cli(m, 'network', 'ls', '-q')).trim().split('\n').length, 1);
     // A freed subnet is allocated again.
-    await cli(m, 'network', 'create', 'again');
+    await cli(m, 'network', 'create', '-d', 'overlay', 'again');
     equal((await inspect(m, 'again'))[0]!.IPAM.Config[0]!.Subnet, '10.0.1.0/24');
   }),
 );

@@ -175,10 +175,14 @@ t('network ls: a filter that is not name=value, or on an unknown name, is a usag
 
 // ---- create -----------------------------------------------------------------
 
-t('network create: an overlay by default; prints the new id', async (s) => {
+t("network create: a bridge by default, as docker's; prints the new id", async (s) => {
   await fakeNetworks(s);
   equal(await agent(s, 'network', 'create', 'web'), { code: 0, out: `${NEW_ID}\n`, err: '' });
-  equal(s.calls, [{ call: 'POST /networks/create', query: {}, body: { Name: 'web', Driver: 'overlay' } }]);
+  equal(await agent(s, 'network', 'create', '-d', 'overlay', 'web2'), { code: 0, out: `${NEW_ID}\n`, err: '' });
+  equal(s.calls, [
+    { call: 'POST /networks/create', query: {}, body: { Name: 'web', Driver: 'bridge' } },
+    { call: 'POST /networks/create', query: {}, body: { Name: 'web2', Driver: 'overlay' } },
+  ]);
 });
 
 t("network create: every flag in docker's shape; options and labels as docker's maps", async (s) => {
@@ -225,9 +229,9 @@ t("network create: every flag in docker's shape; options and labels as docker's 
 
 t('network create: --ingress, a subnet alone, an IPv6 subnet with its gateway, and encrypted=true passed as given', async (s) => {
   await fakeNetworks(s);
-  is((await agent(s, 'network', 'create', '--ingress', '--subnet', '10.12.0.0/24', 'my-ingress')).code, 0);
+  is((await agent(s, 'network', 'create', '-d', 'overlay', '--ingress', '--subnet', '10.12.0.0/24', 'my-ingress')).code, 0);
   is((await agent(s, 'network', 'create', '-d', 'bridge', '--subnet', 'fd00:1::/64', '--gateway', 'fd00:1::1', 'v6')).code, 0);
-  is((await agent(s, 'network', 'create', '--opt', 'encrypted=true', '42')).code, 0);
+  is((await agent(s, 'network', 'create', '-d', 'overlay', '--opt', 'encrypted=true', '42')).code, 0);
   equal(
     s.calls.map((c) => c.body),
     [
@@ -275,12 +279,12 @@ t('network create: every bad flag is one usage line, exit 2, before any request'
   equal(s.calls, []);
 });
 
-t("network create --help: says overlay is the default, where docker's is bridge", async (s) => {
+t("network create --help: says bridge is the default, as docker's", async (s) => {
   const r = await agent(s, 'network', 'create', '--help');
   is(r.code, 0);
   // yargs wraps the text to the terminal's width: compare it unwrapped.
   const flat = r.out.replace(/\s+/g, ' ');
-  ok(flat.includes('-d, --driver Driver to manage the Network: "overlay" or "bridge" (default "overlay": a swarm network, where docker defaults to "bridge")'), r.out);
+  ok(flat.includes('-d, --driver Driver to manage the Network: "overlay" (a swarm network) or "bridge" (this node only) (default "bridge", as docker)'), r.out);
 });
 
 // ---- inspect ----------------------------------------------------------------
@@ -366,7 +370,7 @@ t('network rm -f of the routing-mesh network: no question asked, nothing read', 
 t('the warning is docker\'s text, typo included', () => {
   is(
     INGRESS_WARNING,
-    'WARNING! Before removing the routing-mesh network, make sure all the nodes in your swarm run the same docker engine version. Otherwise, removal may not be effective and functionality of newly create ingress networks will be impaired.\nAre you sure you want to continue?',
+    'WARNING! Before removing the routing-mesh network, make sure all the nodes in your swarm run the same agent version. Otherwise, removal may not be effective and functionality of newly created ingress networks will be impaired.\nAre you sure you want to continue?',
   );
   is(PRUNE_WARNING, 'WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue?');
 });

@@ -9,7 +9,7 @@ import { suite, ok, is, equal, match } from '../../harness.js';
 import { runCli } from '../../../agent/cli/index.js';
 
 const root = process.cwd();
-const PAGES = ['docs/operations.md', 'docs/troubleshooting.md'];
+const PAGES = ['docs/user-guide.md', 'docs/operations.md', 'docs/troubleshooting.md'];
 const NOWHERE = `unix://${join(tmpdir(), `agent-docs-${process.pid}`, 'none.sock')}`;
 /** Commands that start something rather than ask a daemon. */
 const NOT_CLIENT = new Set(['daemon', 'demo']);

@@ -3,7 +3,8 @@
 // made, kept, remade, removed, saved and restored, never an endpoint of its
 // own in ps or DNS) and published ports held through the `ports` option
 // (run -p, host-mode task ports: claimed before anything is made, refused
-// in docker's words, let go with the endpoint). Without root, on the test
+// in docker's words, let go with the endpoint), and what network inspect
+// shows of this node's endpoints. Without root, on the test
 // bed of endpoint-manager.test.ts (endpoint-bed.ts): FakePlumbing, a real
 // DataPlane over in-memory datagrams, the records file in memory, fake
 // processes and managers.
@@ -14,6 +15,7 @@ import type { AttachAnswer } from '../../../agent/api/types.js';
 import { HOST_PORT_IN_USE, TaskStartError, type PortClaims } from '../../../agent/endpoint/endpoint-manager.js';
 import { PortHolder, PortInUseError, SctpUnsupportedError, SCTP_UNSUPPORTED, type PortClaim } from '../../../agent/mesh/port-holder.js';
 import { meshSandbox } from '../../../agent/mesh/routing-mesh.js';
+import { attachedNetworkView } from '../../../agent/daemon/network-routes.js';
 import type { AssignedTask } from '../../../agent/swarm/service-views.js';
 import { PREFIX, failure, node as bootNode, quiet, removeTempDirs } from './endpoint-bed.js';
 
@@ -79,6 +81,20 @@ t('setIngress: a forwarding netns on the gwbridge and on the ingress network wit
   // An endpoint made later gets the next gwbridge address.
   const { Id } = await n.m.run({ Name: 'web', Networks: [], Cmd: ['sleep', 'inf'] });
   is(n.m.find(Id).gw!.address, '172.18.0.3/16');
+  // network inspect's Containers, as docker names the sandbox.
+  const mac = r.networks[0]!.mac;
+  equal(n.m.containersOn({ id: INGRESS.NetworkID }), { 'ingress-sbox': { Name: 'ingress-endpoint', EndpointID: r.id, MacAddress: mac, IPv4Address: '10.255.0.3/16', IPv6Address: '' } });
+  equal(n.m.containersOn({ id: FRONT.NetworkID }), {});
+  equal(n.m.containersOn('gwbridge'), {
+    [Id]: { Name: 'web', EndpointID: Id, MacAddress: '', IPv4Address: '172.18.0.3/16', IPv6Address: '' },
+    'ingress-sbox': { Name: 'ingress-endpoint', EndpointID: r.id, MacAddress: '', IPv4Address: '172.18.0.2/16', IPv6Address: '' },
+  });
+  // What a worker may list and inspect: the overlays its endpoints (the sandbox included) are on.
+  equal(n.m.attachedNetworks().map((x) => [x.net.name, x.ingress]), [['ingress', true]]);
+  for (const ref of ['ingress', INGRESS.NetworkID, 'ingressnet0']) is(n.m.attachedNetwork(ref)?.net.networkId, INGRESS.NetworkID, ref);
+  is(n.m.attachedNetwork('front'), undefined);
+  const view = attachedNetworkView(n.m.attachedNetwork('ingress')!);
+  equal([view.Name, view.Id, view.Scope, view.Driver, view.Ingress, view.VNI, view.IPAM.Config], ['ingress', INGRESS.NetworkID, 'swarm', 'overlay', true, 4096, [{ Subnet: '10.255.0.0/16', Gateway: '10.255.0.1' }]]);
   await n.close();
 });
 
