@@ -28,6 +28,7 @@ import { DataPlane } from '../datapath/data-plane.js';
 import { HostPlumbing } from '../datapath/plumbing.js';
 import { underlayMtu } from '../datapath/underlay-mtu.js';
 import { EndpointManager, GWBRIDGE } from '../endpoint/endpoint-manager.js';
+import { reachesOut } from '../endpoint/endpoint-wiring.js';
 import { LocalNetworks, bridgeFlags } from '../network/local-networks.js';
 import { mountNetworkRoutes } from './network-routes.js';
 import { mountServiceRoutes } from './service-routes.js';
@@ -330,7 +331,7 @@ export class Daemon {
         view: this.#records,
         askerOf: (ip) => {
           const r = this.#endpoints.byGatewayAddress(ip);
-          return r ? { name: r.name, networks: r.networks.map((n) => n.networkId) } : undefined;
+          return r ? { name: r.name, networks: r.networks.map((n) => n.networkId), internal: !reachesOut(r.networks) } : undefined;
         },
         upstreams: () => this.#hostResolv().nameservers,
         // Upstream query ids must not be guessable: the platform CSPRNG (answer shuffles draw from it once per query).

@@ -38,7 +38,7 @@ export function attachedNetworkView(a: { net: EndpointNet; ingress: boolean }): 
     Driver: 'overlay',
     EnableIPv6: false,
     IPAM: { Driver: 'default', Options: null, Config: [{ Subnet: n.subnet, Gateway: n.gateway }] },
-    Internal: false,
+    Internal: n.internal === true,
     Attachable: false,
     Ingress: a.ingress,
     ConfigOnly: false,

@@ -73,6 +73,7 @@ export const plumbingContract: readonly ContractCase[] = [
       await p.addOverlayIface(n.overlay);
       await p.addGwIface(n.gw);
       same(await Promise.all([p.hasLink(n.sandbox.netns, n.overlay.sandboxLink), p.hasLink(n.ep, 'eth0'), p.hasLink(n.ep, 'eth-gw')]), [true, true, true], 'hasLink');
+      same(await p.defaultRoute(n.ep), n.gw.gateway, 'the default route via the gwbridge');
       same(await p.list(n.listing), { netns: [n.ep, n.sandbox.netns].sort(), links: [n.gw.hostLink, n.bridge, n.sandbox.hostLink].sort() }, 'list');
       await teardown(p, env);
       await empty(p, env, 'list after teardown');
@@ -80,6 +81,26 @@ export const plumbingContract: readonly ContractCase[] = [
       same(await p.sandboxReady(n.sandbox), false, 'sandboxReady after deleteSandbox');
       await teardown(p, env);
       await empty(p, env, 'list after a second teardown');
+    },
+  },
+  {
+    name: 'an endpoint on the gwbridge without a default route (internal networks only), given one, and without it again',
+    async run(p, env) {
+      const n = names(env);
+      await p.ensureGwbridge(n.gwbridge);
+      await p.createEndpoint(n.ep);
+      await p.addGwIface({ ...n.gw, defaultRoute: false });
+      same((await p.defaultRoute(n.ep)) ?? null, null, 'no default route');
+      await p.setDefaultRoute({ endpointNetns: n.ep, gateway: n.gw.gateway });
+      await p.setDefaultRoute({ endpointNetns: n.ep, gateway: n.gw.gateway });
+      same(await p.defaultRoute(n.ep), n.gw.gateway, 'set, twice');
+      await p.setDefaultRoute({ endpointNetns: n.ep });
+      await p.setDefaultRoute({ endpointNetns: n.ep });
+      same((await p.defaultRoute(n.ep)) ?? null, null, 'removed, twice');
+      await rejects(p.setDefaultRoute({ endpointNetns: n.ep, gateway: '10.99.0.1' }), [n.ep], 'a gateway on none of its links');
+      same((await p.defaultRoute(n.ep)) ?? null, null, 'still none');
+      await teardown(p, env);
+      await empty(p, env, 'list after teardown');
     },
   },
   {

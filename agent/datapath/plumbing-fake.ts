@@ -8,8 +8,8 @@
 import { fullArgv, showArgv } from '../host/run.js';
 import * as plan from './plumbing-plan.js';
 import {
-  GW_IFNAME, PIPE_ADDR_PREFIX_LEN, SANDBOX_IFS, checkIfAddr, pipeAddrs, subnetOf,
-  type GwIfaceRef, type GwIfaceSpec, type GwbridgeInfo, type GwbridgeRemoval, type GwbridgeSpec, type Listing, type ListSpec,
+  GW_IFNAME, PIPE_ADDR_PREFIX_LEN, SANDBOX_IFS, checkIPv4, checkIfAddr, pipeAddrs, sameSubnet, subnetOf,
+  type DefaultRouteSpec, type GwIfaceRef, type GwIfaceSpec, type GwbridgeInfo, type GwbridgeRemoval, type GwbridgeSpec, type Listing, type ListSpec,
   type OverlayIfaceRef, type OverlayIfaceSpec, type Plumbing, type SandboxRef, type SandboxSpec,
 } from './plumbing-spec.js';
 
@@ -269,7 +269,28 @@ export class FakePlumbing implements Plumbing {
       h, { name: spec.hostLink, kind: 'veth', mtu, up: true, addrs: [], master: spec.bridge, isolated: spec.isolated },
       ep, { name: ifname, kind: 'veth', mtu, up: true, addrs: [spec.address] },
     );
+    ep.defaultRoute = spec.defaultRoute === false ? undefined : spec.gateway;
+  }
+
+  async setDefaultRoute(spec: DefaultRouteSpec): Promise<void> {
+    const what = this.#begin('setDefaultRoute', spec, spec.endpointNetns);
+    const [step] = plan.setDefaultRoutePlan(spec);
+    const ep = this.#named.get(spec.endpointNetns);
+    if (ep === undefined) throw err(what, step!, `Cannot open network namespace "${spec.endpointNetns}": No such file or directory`);
+    if (spec.gateway === undefined) return void (ep.defaultRoute = undefined);
+    const link = ep.links.get(spec.ifname ?? GW_IFNAME);
+    if (link === undefined) throw err(what, step!, `Cannot find device "${spec.ifname ?? GW_IFNAME}"`);
+    const gw = checkIPv4('gateway', spec.gateway);
+    if (!link.addrs.some((a) => sameSubnet(checkIfAddr('address', a), gw))) throw err(what, step!, 'Error: Nexthop has invalid gateway.');
     ep.defaultRoute = spec.gateway;
+  }
+
+  async defaultRoute(netns: string): Promise<string | undefined> {
+    const what = this.#begin('defaultRoute', { netns }, netns);
+    const step = plan.defaultRoutePlan(netns);
+    const ns = this.#named.get(netns);
+    if (ns === undefined) throw err(what, step, `Cannot open network namespace "${netns}": No such file or directory`);
+    return ns.defaultRoute;
   }
 
   async removeGwIface(ref: GwIfaceRef): Promise<void> {

@@ -4,15 +4,15 @@
 // takes back a half-made object when a create fails.
 import { run, type RunOptions, type RunResult } from '../host/run.js';
 import {
-  addGwIfacePlan, addOverlayIfacePlan, adoptNetnsPlan, createEndpointPlan, createGwbridgePlan, createSandboxPlan, deleteEndpointPlan,
+  addGwIfacePlan, addOverlayIfacePlan, adoptNetnsPlan, createEndpointPlan, defaultRoutePlan, setDefaultRoutePlan, createGwbridgePlan, createSandboxPlan, deleteEndpointPlan,
   deleteNetnsPlan, deleteSandboxPlan, endpointLinksPlan, existingGwbridgePlan, gwbridgeForwardingPlan, gwbridgeProbePlan, hasLinkPlan, listPlan,
   plannedGwbridge, releaseNetnsPlan, removeGwIfacePlan, removeGwbridgePlan, removeOverlayIfacePlan, sandboxLinksPlan, sandboxProbePlan, type Step,
 } from './plumbing-plan.js';
 import type {
-  GwIfaceRef, GwIfaceSpec, GwbridgeInfo, GwbridgeRemoval, GwbridgeSpec, Listing, ListSpec, OverlayIfaceRef, OverlayIfaceSpec, Plumbing,
+  DefaultRouteSpec, GwIfaceRef, GwIfaceSpec, GwbridgeInfo, GwbridgeRemoval, GwbridgeSpec, Listing, ListSpec, OverlayIfaceRef, OverlayIfaceSpec, Plumbing,
   SandboxRef, SandboxSpec,
 } from './plumbing-spec.js';
-import { parseGwbridgeProbe, parseLinkNames, parseNetnsNames, sandboxLinksReady, stepError, txChecksumOff } from './plumbing-verdict.js';
+import { parseDefaultRoute, parseGwbridgeProbe, parseLinkNames, parseNetnsNames, sandboxLinksReady, stepError, txChecksumOff } from './plumbing-verdict.js';
 
 /** run()'s shape, so tests can script the tools' answers. */
 export type Runner = (argv: readonly string[], opts: RunOptions) => Promise<RunResult>;
@@ -111,6 +111,14 @@ export class HostPlumbing implements Plumbing {
 
   async removeGwIface(ref: GwIfaceRef): Promise<void> {
     await this.#steps(`removeGwIface ${ref.hostLink}`, removeGwIfacePlan(ref));
+  }
+
+  async setDefaultRoute(spec: DefaultRouteSpec): Promise<void> {
+    await this.#steps(`setDefaultRoute ${spec.endpointNetns}`, setDefaultRoutePlan(spec));
+  }
+
+  async defaultRoute(netns: string): Promise<string | undefined> {
+    return parseDefaultRoute((await this.#step(`defaultRoute ${netns}`, defaultRoutePlan(netns))).stdout);
   }
 
   async hasLink(netns: string, link: string): Promise<boolean> {

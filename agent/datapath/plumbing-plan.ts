@@ -11,7 +11,7 @@ import { formatIPv4, parseCidr } from '../swarm/cidr.js';
 import {
   GWBRIDGE_DEFAULTS, GW_IFNAME, PIPE_ADDR_PREFIX_LEN, PIPE_PORT, SANDBOX_IFS, VXLAN_OVERHEAD, checkIPv4, checkIfAddr, checkIfname, checkMac,
   checkMtu, checkNetns, checkNftName, checkVni, macForIPv4, pipeAddrs, sameSubnet,
-  type GwIfaceRef, type GwIfaceSpec, type GwbridgeRemoval, type GwbridgeSpec, type ListSpec, type OverlayIfaceRef,
+  type DefaultRouteSpec, type GwIfaceRef, type GwIfaceSpec, type GwbridgeRemoval, type GwbridgeSpec, type ListSpec, type OverlayIfaceRef,
   type OverlayIfaceSpec, type SandboxRef, type SandboxSpec,
 } from './plumbing-spec.js';
 
@@ -326,8 +326,16 @@ export function addGwIfacePlan(spec: GwIfaceSpec): Step[] {
       ...(spec.isolated ? [`link set ${h} type bridge_slave isolated on`] : []),
       `link set ${h} up`,
     ]),
-    batch(spec.endpointNetns, [`addr add ${spec.address} dev ${e}`, `link set ${e} up`, `route replace default via ${spec.gateway} dev ${e}`]),
+    batch(spec.endpointNetns, [`addr add ${spec.address} dev ${e}`, `link set ${e} up`, ...(spec.defaultRoute === false ? [] : [`route replace default via ${spec.gateway} dev ${e}`])]),
   ];
+}
+
+export function setDefaultRoutePlan(spec: DefaultRouteSpec): Step[] {
+  checkNetns('endpointNetns', spec.endpointNetns);
+  const e = checkIfname('ifname', spec.ifname ?? GW_IFNAME);
+  if (spec.gateway === undefined) return [{ argv: ip(spec.endpointNetns, 'route', 'flush', 'exact', '0.0.0.0/0') }];
+  checkIPv4('gateway', spec.gateway);
+  return [{ argv: ip(spec.endpointNetns, 'route', 'replace', 'default', 'via', spec.gateway, 'dev', e) }];
 }
 
 export function removeGwIfacePlan(ref: GwIfaceRef): Step[] {
@@ -342,6 +350,12 @@ export function hasLinkPlan(netns: string, link: string): Step {
   checkNetns('netns', netns);
   checkIfname('link', link);
   return gone(ip(netns, 'link', 'show', 'dev', link));
+}
+
+/** The default route, as JSON (parseDefaultRoute). */
+export function defaultRoutePlan(netns: string): Step {
+  checkNetns('netns', netns);
+  return { argv: ip(netns, '-j', 'route', 'show', 'default') };
 }
 
 /** [named netns, host links] (parseNetnsNames, parseLinkNames). */

@@ -122,10 +122,20 @@ export interface GwIfaceSpec extends GwIfaceRef {
   address: string;
   /** The gwbridge's address: the endpoint's default route. */
   gateway: string;
+  /** Whether the endpoint's default route goes via the gateway (default true; false for one on internal networks only). */
+  defaultRoute?: boolean;
   /** Bridge port isolation (icc off): the port talks to the host only, never to another isolated port. */
   isolated: boolean;
   /** Default the kernel's (1500). */
   mtu?: number;
+}
+
+/** An endpoint's default route: via gateway on ifname, or (no gateway) none, so it reaches only the subnets of its links. */
+export interface DefaultRouteSpec {
+  endpointNetns: string;
+  /** Default eth-gw. */
+  ifname?: string;
+  gateway?: string;
 }
 
 export interface ListSpec {
@@ -174,6 +184,10 @@ export interface Plumbing {
   removeOverlayIface(ref: OverlayIfaceRef): Promise<void>;
   addGwIface(spec: GwIfaceSpec): Promise<void>;
   removeGwIface(ref: GwIfaceRef): Promise<void>;
+  /** Sets or removes the endpoint's default route (idempotent). */
+  setDefaultRoute(spec: DefaultRouteSpec): Promise<void>;
+  /** The gateway of the netns's default route, if it has one. */
+  defaultRoute(netns: string): Promise<string | undefined>;
   /** Whether `link` exists in the named netns (false when the netns does not). */
   hasLink(netns: string, link: string): Promise<boolean>;
   list(spec: ListSpec): Promise<Listing>;

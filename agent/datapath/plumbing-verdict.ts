@@ -88,6 +88,16 @@ export function parseLinkNames(stdout: string): string[] {
 }
 
 /** Names from `ip -j netns list`. */
+/** The gateway of `ip -j route show default`'s first route, if any. */
+export function parseDefaultRoute(stdout: string): string | undefined {
+  const text = stdout.trim();
+  if (text === '') return undefined;
+  const routes = JSON.parse(text) as unknown;
+  if (!Array.isArray(routes)) throw new Error(`ip -j route show default: expected a JSON array, got ${text.slice(0, 80)}`);
+  const g = (routes[0] as { gateway?: unknown } | undefined)?.gateway;
+  return typeof g === 'string' ? g : undefined;
+}
+
 export function parseNetnsNames(stdout: string): string[] {
   if (stdout.trim() === '') return [];
   return (JSON.parse(stdout) as { name?: string }[]).map((n) => n.name ?? '').filter((n) => n !== '');

@@ -96,7 +96,7 @@ async function swarmDemo(bed: TestBed, agents: AgentProcess[], out: (t: string) 
   await show(m, ['network', 'create', '-d', 'overlay', '--subnet', '172.28.0.0/16', '--gateway', '172.28.5.254', '--opt', 'encrypted', 'demo-back'], out);
   await show(m, ['network', 'ls'], out);
   await gossipDemo(agents, out);
-  if (rest.length > 1) await overlayDemo(rest[0]!, rest[1]!, out);
+  if (rest.length > 1) await overlayDemo(rest[0]!, rest[1]!, bed.hosts[2]!.ip, out);
   await serviceDemo(m, out);
   await discoveryDemo(m, agents, out);
   await meshDemo(bed, m, out);
@@ -215,8 +215,8 @@ async function observeDemo(bed: TestBed, m: AgentProcess, out: (t: string) => vo
   out(`\n${bed.hosts[0]!.name}$ curl -s http://${other.ip}:9323/metrics | grep ... (${r.stdout.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length} series in all; some of them)\n${picked.slice(0, 16).map((l) => `  ${l}`).join('\n')}\n`);
 }
 
-/** Endpoints on two hosts talk over an overlay: addresses from the managers, frames as VXLAN through the agents. */
-async function overlayDemo(a: AgentProcess, b: AgentProcess, out: (t: string) => void): Promise<void> {
+/** Endpoints on two hosts talk over an overlay: addresses from the managers, frames as VXLAN through the agents; encrypted and internal overlays. */
+async function overlayDemo(a: AgentProcess, b: AgentProcess, bAddress: string, out: (t: string) => void): Promise<void> {
   out(`\nStandalone endpoints on an attachable overlay: each runs in its own network namespace on ${a.host.name} and ${b.host.name}.\n`);
   await show(a, ['run', '-d', '--name', 'web', '--network', 'demo-front', '--', 'sleep', '3600'], out);
   await show(b, ['run', '-d', '--name', 'client', '--network', 'demo-front', '--', 'sleep', '3600'], out);
@@ -243,6 +243,15 @@ async function overlayDemo(a: AgentProcess, b: AgentProcess, out: (t: string) =>
   }
   out(`\nThe sessions, as \`agent network inspect demo-secure\` reports them (Peers):\n`);
   out(table([['NODE', 'STATE', 'LAST HANDSHAKE', 'SENT', 'RECEIVED'], ...peers.map((p) => [p.Hostname, p.State, p.LastHandshake ?? '-', `${p.TxBytes} B`, `${p.RxBytes} B`])]));
+  out(`\nAn internal overlay (--internal): its endpoints reach each other across hosts and nothing beyond it (no default route out;\nnames outside the swarm are not resolved for them). vault runs on ${a.host.name} on demo-vault only; client joins it from ${b.host.name}.\n`);
+  await show(a, ['network', 'create', '-d', 'overlay', '--attachable', '--internal', 'demo-vault'], out);
+  await show(a, ['run', '-d', '--name', 'vault', '--network', 'demo-vault', '--', 'sleep', '3600'], out);
+  await show(b, ['network', 'connect', 'demo-vault', 'client'], out);
+  const vault = JSON.parse(await show(a, ['inspect', '--format', 'json', 'vault'], () => {})) as typeof web;
+  await show(a, ['exec', 'vault', '--', 'ip', '-4', 'route'], out);
+  await show(b, ['exec', 'client', '--', 'ping', '-c', '2', '-i', '0.2', '-W', '2', vault[0]!.NetworkSettings.Networks['demo-vault']!.IPAddress], out);
+  await show(a, ['exec', 'vault', '--', 'ping', '-c', '1', '-W', '2', bAddress], out, true);
+  await show(a, ['rm', '-f', 'vault'], out);
   out(`\nRemoving an endpoint gives its address back to the managers (a node with endpoints on overlays cannot leave the swarm):\n`);
   await show(b, ['swarm', 'leave'], out, true);
   await show(b, ['rm', '-f', 'client'], out);
@@ -290,8 +299,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     out(
       '\nWhat you saw: agents on ' + bed.hosts.length + ' hosts formed a swarm over authenticated, encrypted channels (Raft among the managers on 2377),\n' +
         'gossiped on 7946 under a rotating keyring, carried overlay frames as VXLAN on 4789 (sealed with AES-256-GCM on the encrypted\n' +
-        'overlay), ran services whose tasks found each other by name and reached each other through VIPs, published a port that\n' +
-        'answered on every host (the routing mesh), and reported their health and metrics.\n' +
+        'overlay), kept an internal overlay from reaching out, ran services whose tasks found each other by name and reached each\n' +
+        'other through VIPs, published a port that answered on every host (the routing mesh), and reported their health and metrics.\n' +
         '\nWhere to look next:\n' +
         '  docs/                     a page per plane: what it guarantees, its messages, its failure modes\n' +
         '  docs/install.md           curl -fsSL <base-url>/install.sh | sh on each machine of a fleet, run by systemd\n' +

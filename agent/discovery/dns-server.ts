@@ -136,7 +136,8 @@ export class DnsServer {
     if (this.#closing !== undefined) return false;
     this.stats.queries++;
     try {
-      const step = answerMessage(msg, transport, this.#o.askerOf(plainIp(ip)), this.#o.view, this.#o.rand);
+      const asker = this.#o.askerOf(plainIp(ip));
+      const step = answerMessage(msg, transport, asker, this.#o.view, this.#o.rand);
       if (step.kind === 'drop') {
         this.stats.dropped++;
         return false;
@@ -145,6 +146,12 @@ export class DnsServer {
         this.stats[step.outcome]++;
         if (step.truncated) this.stats.truncated++;
         send(step.bytes);
+        return true;
+      }
+      if (asker?.internal === true) {
+        // No way out for it, names included: a forward would carry its data out through the host's resolvers.
+        this.stats.servfail++;
+        send(rcodeReply(step.query, RCODE.SERVFAIL));
         return true;
       }
       this.#forward(msg, step.query, send);

@@ -27,4 +27,6 @@ export interface DiscoveryView {
 export interface Asker {
   name: string;
   networks: readonly string[];
+  /** On internal networks only (`--internal`): names not ours are not forwarded out for it (docker's resolver does the same). */
+  internal?: boolean;
 }

@@ -23,7 +23,7 @@ import type { AssignedTask } from '../swarm/service-views.js';
 import { findExecutable, type ProcessRunner } from './endpoint-process.js';
 import { trimLog } from './task-logs.js';
 import { loadEndpoints, saveEndpoints, type EndpointNet, type EndpointRecord } from './endpoint-state.js';
-import { EndpointWiring, plain } from './endpoint-wiring.js';
+import { EndpointWiring, plain, reachesOut } from './endpoint-wiring.js';
 import type { HostPort } from '../mesh/mesh-rules.js';
 import { PortInUseError, type PortClaim } from '../mesh/port-holder.js';
 
@@ -248,6 +248,7 @@ export class EndpointManager {
         const r = this.find(target.ref);
         if (r.task) throw new ApiError(`container ${r.name} is a task of service ${r.task.serviceName}: change its networks with "agent service update --network-add"`, 409);
         await this.#wire.attachOne(r, network, ip);
+        await this.#wire.syncRoute(r);
         this.#save();
         return;
       }
@@ -280,6 +281,7 @@ export class EndpointManager {
       const n = r.networks.find((x) => x.networkId === network || x.name === network || (network.length >= 4 && x.networkId.startsWith(network)));
       if (!n) throw new ApiError(`container ${r.name} is not connected to network ${network}`, 409);
       await this.#wire.detachOne(r, n);
+      await this.#wire.syncRoute(r);
       if (r.external && r.networks.length === 0) {
         await this.#o.plumbing.releaseNetns(r.netns);
         this.#records = this.#records.filter((x) => x !== r);
@@ -319,7 +321,7 @@ export class EndpointManager {
       }
       try {
         await this.#o.plumbing.createEndpoint(r.netns);
-        await this.#wire.addGateway(r);
+        await this.#wire.addGateway(r, reachesOut(t.networks.map((a) => ({ internal: a.Internal }))));
         for (const a of t.networks) await this.#wire.plumb(r, a);
         for (const n of r.networks) if (t.vips[n.networkId] !== undefined) n.vip = t.vips[n.networkId]!;
         mkdirSync(join(this.#o.stateDir, 'endpoints'), { recursive: true, mode: 0o700 });

@@ -35,6 +35,8 @@ export interface EndpointNet {
   sandboxLink: string;
   /** The network's frames cross nodes sealed (issue 7). */
   encrypted?: boolean;
+  /** `network create --internal`: no way out through this network (endpoint-wiring.ts reachesOut). */
+  internal?: boolean;
   /** A task of a vip-mode service: the service's VIP here (plain IPv4), for its DNS record. */
   vip?: string;
 }
@@ -98,6 +100,7 @@ const net = obj({
   ifname: nonEmpty,
   sandboxLink: nonEmpty,
   encrypted: opt(bool),
+  internal: opt(bool),
   vip: opt(nonEmpty),
 });
 

@@ -73,7 +73,7 @@ export class EndpointWiring {
     }
     try {
       await this.#o.plumbing.createEndpoint(r.netns);
-      await this.addGateway(r);
+      await this.addGateway(r, reachesOut(answers.map((a) => ({ internal: a.Internal }))));
       for (const a of answers) await this.plumb(r, a);
     } catch (e) {
       await this.teardown(r);
@@ -83,7 +83,7 @@ export class EndpointWiring {
   }
 
   /** The endpoint's leg on the gwbridge (its egress, and its way to the resolver), with a free address of the bridge's subnet. */
-  async addGateway(r: EndpointRecord): Promise<void> {
+  async addGateway(r: EndpointRecord, outbound = true): Promise<void> {
     const user = this.#o.gwbridge?.();
     const device = user?.device ?? GWBRIDGE;
     const icc = user?.icc ?? false;
@@ -92,7 +92,7 @@ export class EndpointWiring {
     for (const x of this.#all()) if (x.gw) used[plain(x.gw.address)] = x.id;
     const address = new AddressSpace({ subnet: gw.subnet, gateway: gw.gateway }, used).allocate(r.id);
     r.gw = { address, gateway: gw.gateway, hostLink: `ag-g${r.id.slice(0, 10)}` };
-    await this.#o.plumbing.addGwIface({ bridge: device, endpointNetns: r.netns, hostLink: r.gw.hostLink, ifname: 'eth-gw', address, gateway: gw.gateway, isolated: !icc });
+    await this.#o.plumbing.addGwIface({ bridge: device, endpointNetns: r.netns, hostLink: r.gw.hostLink, ifname: 'eth-gw', address, gateway: gw.gateway, isolated: !icc, defaultRoute: outbound });
   }
 
   async #attach(r: EndpointRecord, network: string, ip: string | undefined): Promise<AttachAnswer> {
@@ -133,6 +133,7 @@ export class EndpointWiring {
       ifname: nextIfname(r),
       sandboxLink: `v${r.id.slice(0, 12)}`,
       ...(a.Encrypted ? { encrypted: true } : {}),
+      ...(a.Internal ? { internal: true } : {}),
     };
     await this.#o.data.useNetwork({ nid: n.networkId, vni: n.vni, mtu: n.mtu, encrypted: a.Encrypted }, r.id);
     try {
@@ -143,6 +144,12 @@ export class EndpointWiring {
     }
     r.networks.push(n);
     this.#o.data.publish(n.networkId, r.id, { ip: plain(n.address), mac: n.mac, vtep: m.vtep });
+  }
+
+  /** After a connect or disconnect: a default route out exactly when reachesOut says so. */
+  async syncRoute(r: EndpointRecord): Promise<void> {
+    if (!r.gw) return;
+    await this.#o.plumbing.setDefaultRoute({ endpointNetns: r.netns, ...(reachesOut(r.networks) ? { gateway: r.gw.gateway } : {}) });
   }
 
   /** The endpoint's interface in the overlay's sandbox (again, after a restart that lost it). */
@@ -194,6 +201,16 @@ export class EndpointWiring {
   announce(r: EndpointRecord, n: EndpointNet): void {
     this.#o.discovery?.publish(n.networkId, r.id, { name: r.name, ip: plain(n.address), ...(r.task ? { service: r.task.serviceName } : {}), ...(n.vip !== undefined ? { vip: n.vip } : {}) });
   }
+}
+
+/**
+ * Whether an endpoint on these networks may reach beyond the node (docker's
+ * --internal): one on internal networks only keeps its gwbridge leg (the
+ * resolver is there) but gets no default route, so nothing outside the
+ * gwbridge's subnet and its overlays is reachable.
+ */
+export function reachesOut(networks: readonly { internal?: boolean }[]): boolean {
+  return networks.length === 0 || networks.some((n) => n.internal !== true);
 }
 
 /** The address of a CIDR. */

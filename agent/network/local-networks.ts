@@ -113,7 +113,10 @@ export class LocalNetworks {
     const name = req.Name;
     if (typeof name !== 'string' || !NAME_RE.test(name)) throw new UsageError(`invalid network name ${JSON.stringify(name)}: it must start with a letter or digit and hold only [a-zA-Z0-9_.-]`);
     if (this.byName(name)) throw new ApiError(`network with name ${name} already exists`, 409);
-    if (req.Attachable || req.Ingress) throw new UsageError(`--${req.Ingress ? 'ingress' : 'attachable'}: only for overlay networks (add -d overlay)`);
+    if (req.Attachable || req.Ingress || req.Internal) {
+      const flag = req.Ingress ? 'ingress' : req.Attachable ? 'attachable' : 'internal';
+      throw new UsageError(`--${flag}: only for overlay networks (add -d overlay)`);
+    }
     const options = { ...(req.Options ?? {}) };
     // A bridge never leaves the node, so it has nothing to encrypt; saying so beats a network the user believes is encrypted.
     if (ENCRYPTED_OPTION in options) throw new UsageError(`--opt ${ENCRYPTED_OPTION}: only for overlay networks (add -d overlay)`);

@@ -59,6 +59,11 @@ t('agent demo shows hosts, agents, reachability and a partition, then leaves not
   match(r.out, /this node has endpoints on overlay networks \(client\)/);
   match(r.out, /on demo-secure \(MTU 1318/);
   match(r.out, /NODE\s+STATE\s+LAST HANDSHAKE\s+SENT\s+RECEIVED\n(\s+h[12]\s+up\s.*\n){2}/);
+  // The internal overlay: no default route in vault, its peer across hosts answers, the other host's address does not.
+  const routes = /h1\$ agent exec vault -- ip -4 route\n((?: {2}.*\n)+)/.exec(r.out)?.[1] ?? '';
+  ok(/eth-gw/.test(routes) && !/default/.test(routes), `vault's routes: ${routes}`);
+  match(r.out, /2 packets transmitted, 2 received, 0% packet loss/);
+  match(r.out, /Network is unreachable/);
   // The routing mesh: 8080 answers through every host, each answer from a task of demo-pub.
   match(r.out, /CURL FROM\s+TO\s+ANSWERED BY.*\n(\s+h\d\s+h\d 192\.0\.2\.\d+:8080\s+demo-pub\.\d(, demo-pub\.\d){2}\n){3}/);
   // Observing: a node's gossip health as the managers see it, and its metrics; then what was shown and where to look next.

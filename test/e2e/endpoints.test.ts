@@ -100,4 +100,32 @@ t('a gwbridge made beforehand, --ip, connect and disconnect, and a namespace of 
   }),
 );
 
+t('--internal: endpoints on an internal overlay reach each other across nodes and nothing beyond it; a network that is not internal opens the way out', () =>
+  withBed(2, async (ctx) => {
+    const bed = ctx.bed!;
+    const [h0, h1] = [await start(ctx, 0), await start(ctx, 1)];
+    await init(ctx, h0, 0);
+    await cli(h1, 'swarm', 'join', '--token', await token(h0, 'worker'), '--advertise-addr', bed.hosts[1]!.ip, `${bed.hosts[0]!.ip}:2377`);
+    await cli(h0, 'network', 'create', '-d', 'overlay', '--attachable', '--internal', 'vault');
+    await cli(h0, 'network', 'create', '-d', 'overlay', '--attachable', 'open');
+    is((JSON.parse(await cli(h0, 'network', 'inspect', 'vault')) as { Internal: boolean }[])[0]!.Internal, true);
+    await cli(h0, 'run', '-d', '--name', 'safe', '--network', 'vault', '--', 'sleep', '600');
+    await cli(h1, 'run', '-d', '--name', 'peer', '--network', 'vault', '--', 'sleep', '600');
+    const peerIp = (await inspectEp(h1, 'peer')).NetworkSettings.Networks['vault']!.IPAddress;
+    ok(await pings(h0, ['exec', 'safe', '--'], peerIp), 'safe -> peer across nodes over vault');
+    const routes = (await cli(h0, 'exec', 'safe', '--', 'ip', '-4', 'route')).trim();
+    ok(!/default/.test(routes), `no default route: ${routes}`);
+    // The other host's own address lies outside every overlay: only a way out reaches it.
+    const outside = bed.hosts[1]!.ip;
+    ok(!(await pings(h0, ['exec', 'safe', '--'], outside)), 'no way out from vault');
+    await cli(h0, 'run', '-d', '--name', 'free', '--network', 'open', '--', 'sleep', '600');
+    ok(await pings(h0, ['exec', 'free', '--'], outside), 'an endpoint on a network that is not internal gets out');
+    await cli(h0, 'network', 'connect', 'open', 'safe');
+    ok(await pings(h0, ['exec', 'safe', '--'], outside), 'connected to open as well: out');
+    await cli(h0, 'network', 'disconnect', 'open', 'safe');
+    ok(!(await pings(h0, ['exec', 'safe', '--'], outside)), 'disconnected: no way out again');
+    ok(await pings(h0, ['exec', 'safe', '--'], peerIp), 'and still to its peer');
+  }),
+);
+
 t.run();

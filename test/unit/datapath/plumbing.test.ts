@@ -5,11 +5,11 @@ import { suite, is, ok, equal } from '../../harness.js';
 import type { RunOptions, RunResult } from '../../../agent/host/run.js';
 import { FakePlumbing, HostPlumbing, macForIPv4, pipeAddrs, pipeMtu, type SandboxSpec } from '../../../agent/datapath/plumbing.js';
 import {
-  addGwIfacePlan, addOverlayIfacePlan, adoptNetnsPlan, createEndpointPlan, createGwbridgePlan, createSandboxPlan, deleteEndpointPlan,
+  addGwIfacePlan, addOverlayIfacePlan, adoptNetnsPlan, createEndpointPlan, defaultRoutePlan, setDefaultRoutePlan, createGwbridgePlan, createSandboxPlan, deleteEndpointPlan,
   deleteNetnsPlan, deleteSandboxPlan, sandboxLinksPlan, endpointLinksPlan, existingGwbridgePlan, gwbridgeForwardingPlan, gwbridgeProbePlan, hasLinkPlan, listPlan,
   releaseNetnsPlan, removeGwIfacePlan, removeGwbridgePlan, removeOverlayIfacePlan, sandboxProbePlan, type Step,
 } from '../../../agent/datapath/plumbing-plan.js';
-import { batchFailures, parseGwbridgeProbe, parseLinkNames, parseNetnsNames, sandboxLinksReady, stepError, txChecksumOff } from '../../../agent/datapath/plumbing-verdict.js';
+import { batchFailures, parseDefaultRoute, parseGwbridgeProbe, parseLinkNames, parseNetnsNames, sandboxLinksReady, stepError, txChecksumOff } from '../../../agent/datapath/plumbing-verdict.js';
 import { plumbingContract } from '../../../agent/datapath/plumbing-contract.js';
 
 const t = suite('datapath/plumbing');
@@ -158,6 +158,11 @@ t('gwbridge interface: an isolated port (icc off), eth-gw with its address and t
   const open = addGwIfacePlan({ ...GW, isolated: false, mtu: 1400, ifname: 'gw0' });
   is(open[0]?.input, 'link del ag-g0123456789\nlink add ag-g0123456789 mtu 1400 type veth peer name gw0 mtu 1400 netns ag-e0123456789ab\nlink set ag-g0123456789 master agent_gwbridge\nlink set ag-g0123456789 up\n');
   equal(removeGwIfacePlan(GW), [{ argv: ['ip', '-n', 'h0', 'link', 'del', 'ag-g0123456789'], absentOk: true }]);
+  // An endpoint on internal networks only: the leg (the resolver is on it), no default route.
+  is(addGwIfacePlan({ ...GW, defaultRoute: false })[1]?.input, 'addr add 172.18.0.2/16 dev eth-gw\nlink set eth-gw up\n');
+  equal(setDefaultRoutePlan({ endpointNetns: 'ag-e0123456789ab', gateway: '172.18.0.1' }), [{ argv: ['ip', '-n', 'ag-e0123456789ab', 'route', 'replace', 'default', 'via', '172.18.0.1', 'dev', 'eth-gw'] }]);
+  equal(setDefaultRoutePlan({ endpointNetns: 'ag-e0123456789ab' }), [{ argv: ['ip', '-n', 'ag-e0123456789ab', 'route', 'flush', 'exact', '0.0.0.0/0'] }]);
+  is(message(() => setDefaultRoutePlan({ endpointNetns: 'ag-e0123456789ab', gateway: '172.18.0' })), 'gateway: expected a dotted-quad IPv4 address, got "172.18.0"');
 });
 
 t('gwbridge: probe, create with the gateway, only up when it exists, forwarding and the masquerade rule, removal', () => {
@@ -183,8 +188,12 @@ t('gwbridge: probe, create with the gateway, only up when it exists, forwarding 
   equal(removeGwbridgePlan({ natTable: 'agent_nat' }).map((s) => s.argv), [['nft', '-f', '-']]);
 });
 
-t('queries: hasLink, list', () => {
+t('queries: hasLink, list, the default route', () => {
   equal(hasLinkPlan('ag-n4097', 'v0123456789ab'), { argv: ['ip', '-n', 'ag-n4097', 'link', 'show', 'dev', 'v0123456789ab'], absentOk: true });
+  equal(defaultRoutePlan('ag-e0123456789ab'), { argv: ['ip', '-n', 'ag-e0123456789ab', '-j', 'route', 'show', 'default'] });
+  is(parseDefaultRoute('[{"dst":"default","gateway":"172.18.0.1","dev":"eth-gw","flags":[]}]\n'), '172.18.0.1');
+  is(parseDefaultRoute('[]\n'), undefined);
+  is(parseDefaultRoute(''), undefined);
   equal(listPlan({ hostNetns: 'h0', netnsPrefix: 'ag-', linkPrefix: 'ag-' }), [{ argv: ['ip', '-j', 'netns', 'list'] }, { argv: ['ip', '-n', 'h0', '-j', 'link', 'show'] }]);
 });
 

@@ -293,6 +293,23 @@ t('forward: a name not ours goes to the upstream under another id; the answer co
   }
 });
 
+t('an asker on internal networks only: names not ours are SERVFAIL, never forwarded; its own names still answer', async () => {
+  const up = await new FakeUpstream((p) => answerTo(p, ['93.184.216.34'])).start();
+  const { server } = await start({ upstreams: () => [up.addr], askerOf: () => ({ ...FRONT_FIRST, internal: true }) });
+  try {
+    const p = await udpAsk(server.local.udp, q('example.com', 'A', 0x5252));
+    equal([p.id, p.rcode, p.answers?.length ?? 0], [0x5252, 'SERVFAIL', 0]);
+    is(up.udpSeen.length, 0, 'nothing went out');
+    equal([server.stats.servfail, server.stats.forwarded], [1, 0]);
+    const own = await udpAsk(server.local.udp, q('web', 'A'));
+    is(own.rcode, 'NOERROR');
+    ok((own.answers ?? []).length > 0, 'the swarm\'s names answer as before');
+  } finally {
+    await server.close();
+    await up.close();
+  }
+});
+
 t('forward: a truncated upstream answer is asked again over TCP; too big for the client\'s UDP, it gets TC and then TCP', async () => {
   const ips = Array.from({ length: 40 }, (_, i) => `192.0.2.${i + 1}`);
   const up = await new FakeUpstream(

@@ -37,6 +37,7 @@ export interface FakeNet {
   octet: number;
   attachable: boolean;
   mtu?: number;
+  internal?: boolean;
 }
 
 export class FakeSwarm implements SwarmSide {
@@ -46,6 +47,7 @@ export class FakeSwarm implements SwarmSide {
     { id: 'net2bbbbbbbbbbbbbbbbbbbbb2', name: 'back', vni: 4098, octet: 2, attachable: true, mtu: 1300 },
     { id: 'net3ccccccccccccccccccccc3', name: 'third', vni: 4099, octet: 3, attachable: true },
     { id: 'net4ddddddddddddddddddddd4', name: 'plain', vni: 4100, octet: 4, attachable: false },
+    { id: 'net5eeeeeeeeeeeeeeeeeeeee5', name: 'vault', vni: 4101, octet: 5, attachable: true, internal: true },
   ];
   /** taskId -> network id -> address (CIDR). */
   readonly held = new Map<string, Map<string, string>>();
@@ -84,7 +86,7 @@ export class FakeSwarm implements SwarmSide {
       Address: address!,
       ...(n.mtu !== undefined ? { MTU: n.mtu } : {}),
       Encrypted: false,
-      Internal: false,
+      Internal: n.internal === true,
     };
   }
 

@@ -371,6 +371,29 @@ t('connect adds one interface (eth1), disconnect removes one and detaches that n
   await n.close();
 });
 
+t('--internal: on internal networks only, the gw leg (the resolver is there) but no default route; a network that is not internal brings it, its disconnect takes it away', async () => {
+  const n = await node();
+  const route = (id: string) => n.plumbing.netns(epNetns(id))!.defaultRoute;
+  const { Id: id } = await n.run('cage', ['vault']);
+  equal(names(n.plumbing.netns(epNetns(id))!.links), ['eth-gw', 'eth0', 'lo']);
+  is(route(id), undefined);
+  is(n.file()!.endpoints[0]!.networks[0]!.internal, true, 'saved');
+  await n.m.connect('front', { ref: 'cage' });
+  is(route(id), '172.18.0.1');
+  await n.m.disconnect('front', 'cage');
+  is(route(id), undefined);
+  // On any network that is not internal, or on none, the way out is there from the start.
+  const { Id: both } = await n.run('both', ['vault', 'front']);
+  const { Id: none } = await n.run('none', []);
+  equal([route(both), route(none)], ['172.18.0.1', '172.18.0.1']);
+  // A task on an internal network only: the same.
+  const task = 'taskinternaaaaaaaaaaaaaa1';
+  const vault = { NetworkID: 'net5eeeeeeeeeeeeeeeeeeeee5', Name: 'vault', VNI: 4101, Subnet: '10.0.5.0/24', Gateway: '10.0.5.1', Address: '10.0.5.40/24', Encrypted: false, Internal: true };
+  await n.m.startTask({ ...assigned(task), networks: [vault], vips: {} });
+  is(route(task), undefined);
+  await n.close();
+});
+
 t('connect to a network the endpoint is on, or disconnect from one it is not on: 409, nothing changes', async () => {
   const n = await node();
   const { Id: id } = await n.run('web', ['front']);
