@@ -150,10 +150,11 @@ export function parsePublish(value: string, flag = PUBLISH_FLAG): PortSpec {
 }
 
 /**
- * One `--publish-rm` value: the published port, and the target and protocol
- * when given (`8080`, `8080/udp`, `8080:80`, `8080:80/udp`, or the long form's
- * published, target and protocol keys). Unlike docker, a lone number is the
- * published port, as the API takes removals (see PortsRm).
+ * One `--publish-rm` value, as docker reads it ("remove a published port by
+ * its target port"): a lone number is the target port (`80`, `80/udp`), two
+ * are published:target (`8080:80`, `8080:80/udp`), or the long form's
+ * published, target and protocol keys. A removal matches every port with
+ * what it names; the protocol only when written.
  */
 export function parsePublishRm(value: string, flag = PUBLISH_RM_FLAG): PortRemoval {
   if (LONG_FORM_RE.test(value)) {
@@ -177,15 +178,14 @@ export function parsePublishRm(value: string, flag = PUBLISH_RM_FLAG): PortRemov
     return out;
   }
   const { published, target, proto } = shortForm(value, flag);
-  // With one number it is the published port; with two, published:target.
-  const [pubText, targetText] = published === '' ? [target, undefined] : [published, target];
-  const p = port(pubText);
-  if (p === undefined) throw invalid(value, flag, `invalid published port: ${pubText}`);
-  const out: PortRemoval = { PublishedPort: p };
-  if (targetText !== undefined) {
-    const t = port(targetText);
-    if (t === undefined) throw invalid(value, flag, `invalid containerPort: ${targetText}`);
-    out.TargetPort = t;
+  // With one number it is the target port; with two, published:target.
+  const t = port(target);
+  if (t === undefined) throw invalid(value, flag, `invalid containerPort: ${target}`);
+  const out: PortRemoval = { TargetPort: t };
+  if (published !== '') {
+    const p = port(published);
+    if (p === undefined) throw invalid(value, flag, `invalid hostPort: ${published}`);
+    out.PublishedPort = p;
   }
   // The protocol only when written: without it, a removal matches either.
   if (/\/./.test(value)) {

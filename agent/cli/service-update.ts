@@ -40,7 +40,7 @@ export const serviceUpdate: Subcommand<Args> = {
         .option('network-add', { type: 'string', describe: 'Add a network (repeatable)' })
         .option('network-rm', { type: 'string', describe: 'Remove a network (repeatable)' })
         .option('publish-add', { type: 'string', describe: 'Add or update a published port, as -p of create (repeatable)' })
-        .option('publish-rm', { type: 'string', describe: 'Remove a published port: published[:target][/protocol] (repeatable)' })
+        .option('publish-rm', { type: 'string', describe: 'Remove a published port by its target port: target, published:target[/protocol] (repeatable)' })
         .option('env-add', { type: 'string', describe: 'Add or update an environment variable: KEY=VALUE, or KEY for its value here (repeatable)' })
         .option('env-rm', { type: 'string', describe: 'Remove an environment variable by name (repeatable)' })
         .option('constraint-add', { type: 'string', describe: 'Add or update a placement constraint (repeatable)' })

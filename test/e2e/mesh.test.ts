@@ -104,7 +104,8 @@ t('published ports answer on every node (also the one without a task) over TCP a
     match(Object.keys(other)[0]!, /^unknown /, `h2's own program keeps 7070: ${JSON.stringify(other)}`);
 
     // service update --publish-add / --publish-rm: 8082 answers through h2, 8080 no longer anywhere.
-    await cli(h0!, 'service', 'update', '-d', '--publish-add', '8082:80', '--publish-rm', '8080', 'web');
+    // docker's --publish-rm names the target port: 80 takes 8080:80 (removals go before additions).
+    await cli(h0!, 'service', 'update', '-d', '--publish-add', '8082:80', '--publish-rm', '80', 'web');
     await until('8082 through h2', 20_000, async () => {
       const s = await httpFrom(ctx, client, `http://${bed.hosts[2]!.ip}:8082/`, 4);
       return Object.keys(s).every((k) => !k.startsWith('error')) ? s : undefined;

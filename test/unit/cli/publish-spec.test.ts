@@ -100,13 +100,13 @@ t("bad -p values: docker's text, wrapped as pflag wraps a flag's error", () => {
   is(refusal((v) => parsePublish(v, '--publish-add'), '8080:abc'), 'invalid argument "8080:abc" for "--publish-add" flag: invalid containerPort: abc');
 });
 
-t('--publish-rm: a lone number is the published port; the target and protocol only when written', () => {
+t("--publish-rm: a lone number is the target port, as docker's; the published port and protocol only when written", () => {
   const cases: [string, PortRemoval][] = [
-    ['8080', { PublishedPort: 8080 }],
-    ['8080/udp', { PublishedPort: 8080, Protocol: 'udp' }],
-    ['8080/TCP', { PublishedPort: 8080, Protocol: 'tcp' }],
-    ['8080:80', { PublishedPort: 8080, TargetPort: 80 }],
-    ['8080:80/udp', { PublishedPort: 8080, TargetPort: 80, Protocol: 'udp' }],
+    ['80', { TargetPort: 80 }],
+    ['80/udp', { TargetPort: 80, Protocol: 'udp' }],
+    ['80/TCP', { TargetPort: 80, Protocol: 'tcp' }],
+    ['8080:80', { TargetPort: 80, PublishedPort: 8080 }],
+    ['8080:80/udp', { TargetPort: 80, PublishedPort: 8080, Protocol: 'udp' }],
     ['published=8080,protocol=udp', { PublishedPort: 8080, Protocol: 'udp' }],
     ['target=80', { TargetPort: 80 }],
   ];
@@ -115,9 +115,10 @@ t('--publish-rm: a lone number is the published port; the target and protocol on
 
 t("bad --publish-rm values: one line naming the flag", () => {
   const cases: [string, string][] = [
-    ['abc', 'invalid published port: abc'],
-    ['0', 'invalid published port: 0'],
+    ['abc', 'invalid containerPort: abc'],
+    ['0', 'invalid containerPort: 0'],
     ['8080:x', 'invalid containerPort: x'],
+    ['x:80', 'invalid hostPort: x'],
     ['8080/sctp', 'invalid proto: sctp'],
     ['protocol=udp', "missing mandatory field 'published' or 'target'"],
     ['published=8080,mode=host', 'invalid field key: mode'],

@@ -687,7 +687,7 @@ t('service update -d: every flag in one POST to the service\'s id, after reading
       s,
       'service', 'update', '-d', '--replicas', '5',
       '--network-add', 'frontend', '--network-rm', 'backend',
-      '--publish-add', '9090:90/udp', '--publish-rm', '8080', '--publish-rm', '8081:81/tcp',
+      '--publish-add', '9090:90/udp', '--publish-rm', '80', '--publish-rm', '8081:81/tcp',
       '--env-add', 'A=2', '--env-add', 'AGENT_SERVICE_TEST_REGION', '--env-rm', 'B',
       '--constraint-add', 'node.hostname!=edge-3', '--constraint-rm', 'node.role==worker',
       '--restart-condition', 'any', '--restart-max-attempts', '0', '--update-order', 'stop-first', '--force',
@@ -707,7 +707,7 @@ t('service update -d: every flag in one POST to the service\'s id, after reading
         NetworksAdd: ['frontend'],
         NetworksRm: ['backend'],
         PortsAdd: [{ Protocol: 'udp', TargetPort: 90, PublishedPort: 9090, PublishMode: 'ingress' }],
-        PortsRm: [{ PublishedPort: 8080 }, { PublishedPort: 8081, TargetPort: 81, Protocol: 'tcp' }],
+        PortsRm: [{ TargetPort: 80 }, { TargetPort: 81, PublishedPort: 8081, Protocol: 'tcp' }],
         EnvAdd: ['A=2', 'AGENT_SERVICE_TEST_REGION=eu'],
         EnvRm: ['B'],
         ConstraintsAdd: ['node.hostname!=edge-3'],
@@ -727,7 +727,7 @@ t("service update: --replicas on a global service refused in docker's words befo
   equal(s.calls.map((c) => c.call), ['GET /services/monitor']);
   s.calls = [];
   equal(await agent(s, 'service', 'update', '--publish-add', '80:x', 'web'), usage('invalid argument "80:x" for "--publish-add" flag: invalid containerPort: x'));
-  equal(await agent(s, 'service', 'update', '--publish-rm', 'x', 'web'), usage('invalid argument "x" for "--publish-rm" flag: invalid published port: x'));
+  equal(await agent(s, 'service', 'update', '--publish-rm', 'x', 'web'), usage('invalid argument "x" for "--publish-rm" flag: invalid containerPort: x'));
   equal(await agent(s, 'service', 'update', '--env-rm', '', 'web'), usage('--env-rm: expected a variable name, got ""'));
   equal(await agent(s, 'service', 'update', '--restart-delay', 'soon', 'web'), usage('--restart-delay: expected a duration such as 500ms, 90s, 1h30m or 2160h (units ns, us, ms, s, m, h), got "soon"'));
   equal(await agent(s, 'service', 'update', '--constraint-add', 'node.role', 'web'), usage('--constraint-add: expected KEY==VALUE or KEY!=VALUE (e.g. node.role==worker), got "node.role"'));

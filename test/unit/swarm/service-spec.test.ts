@@ -75,6 +75,10 @@ t('updates change only what they name', () => {
   is(next.updateOrder, 'start-first');
   equal(next.command, ['x']);
   equal(updatedSpec(old, {}, NETS), old, 'an empty update is no change');
+  // docker's --publish-rm 80 (by target port) with --publish-add 8082:80: the removal goes first.
+  const twice = specOf({ Name: 'w', Command: ['x'], Ports: [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: 8080, PublishMode: 'ingress' }, { Protocol: 'tcp', TargetPort: 80, PublishedPort: 8081, PublishMode: 'ingress' }, { Protocol: 'tcp', TargetPort: 81, PublishedPort: 9091, PublishMode: 'ingress' }] }, NETS);
+  const moved = updatedSpec(twice, { PortsRm: [{ TargetPort: 80 }], PortsAdd: [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: 8082, PublishMode: 'ingress' }] }, NETS);
+  equal(moved.ports.map((p) => `${p.publishedPort}:${p.targetPort}`), ['9091:81', '8082:80']);
   refused(() => updatedSpec(old, { NetworksAdd: ['front'] }, NETS), /already attached to network front/);
   refused(() => updatedSpec(old, { NetworksRm: ['back'] }, NETS), /network back is not attached/);
   throws(() => updatedSpec(old, { Command: [] }, NETS));
