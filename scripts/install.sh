@@ -137,7 +137,10 @@ if [ "$uninstall" = 1 ]; then
   fi
   if [ "$systemd_up" = 1 ] && [ -e "$UNIT" ]; then
     # Stops the daemon only (KillMode=process): endpoints and tasks keep running.
-    systemctl disable --now --quiet agent.service >/dev/null 2>&1
+    # A daemon that would not stop keeps its files: removing them under it would say "removed" of a running agent.
+    if ! stop_err=$(systemctl disable --now --quiet agent.service 2>&1 </dev/null); then
+      die "could not stop agent.service ($(printf '%s\n' "$stop_err" | awk 'NF { l = $0 } END { print l }')); nothing removed"
+    fi
   fi
   rm -f "$root$WANTS" "$root$UNIT" "$root$UNIT.new"
   if [ "$systemd_up" = 1 ]; then systemctl daemon-reload >/dev/null 2>&1; fi

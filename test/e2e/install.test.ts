@@ -12,7 +12,7 @@ import { createReadStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readdi
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve, sep } from 'node:path';
-import { suite, is, match, ok } from '../harness.js';
+import { suite, is, equal, match, ok } from '../harness.js';
 
 const root = process.cwd();
 const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
@@ -281,7 +281,7 @@ t('under systemd: installs and enables agent.service, re-running upgrades in pla
 
   // systemctl, in this order, by each install and by --uninstall.
   const each = ['daemon-reload', 'enable --quiet agent.service', 'restart agent.service'];
-  is(read('systemctl.log'), [...each, ...each, 'disable --now --quiet agent.service', 'daemon-reload', ''].join('\n'));
+  is(read('systemctl.log'), [...each, ...each, 'disable --now --quiet agent.service', 'disable --now --quiet agent.service', 'daemon-reload', ''].join('\n'));
 
   // A fresh install: the executable, the unit, enabled, the daemon answering.
   is(`${facts['install1.rc']} ${read('install1.err')}`, '0 ');
@@ -302,6 +302,10 @@ t('under systemd: installs and enables agent.service, re-running upgrades in pla
   is(facts['install2.old-alive'], 'no', 'the old daemon is gone');
   is(facts['install2.version.rc'], '0', read('install2.version'));
   match(read('install2.version'), new RegExp(`\nServer:\n Version:      ${version}\n`));
+
+  // --uninstall whose stop fails: one line, nothing removed, the daemon still running.
+  is(`${facts['stuck.rc']} ${read('stuck.err').trim()}`, '1 agent install: could not stop agent.service (Failed to disable unit: Access denied); nothing removed');
+  equal([facts['stuck.binary'], facts['stuck.unit'], facts['stuck.daemon-alive']], ['present', 'present', 'yes']);
 
   // --uninstall: the daemon stopped, the executable and the unit gone, the state kept.
   is(`${facts['uninstall.rc']} ${read('uninstall.err')}`, '0 ');
