@@ -56,6 +56,8 @@ t('replicas spread over three hosts, scale to 5 and to 1 within 10 s, reach each
     const onH1 = three.find((x) => x.NodeHostname === 'h1')!;
     const onH2 = three.find((x) => x.NodeHostname === 'h2')!;
     const ipH2 = onH2.NetworksAttachments[0]!.Addresses[0]!.split('/')[0]!;
+    // exec enters the task's UTS namespace as well: its hostname is the task's, as with docker exec.
+    is((await cli(h1!, 'exec', onH1.ContainerName, '--', 'hostname')).trim(), onH1.ContainerName.slice(0, 63));
     const ping = await h1!.cli(['exec', onH1.ContainerName, '--', 'ping', '-c', '2', '-i', '0.2', '-W', '2', ipH2], { timeoutMs: 30_000 });
     is(ping.code, 0, `task on h1 pings task on h2 at ${ipH2}: ${ping.stdout} ${ping.stderr}`);
 
