@@ -213,7 +213,8 @@ export class Daemon {
     mountServiceRoutes(this.#api, () => this.#swarm, () => this.#bridges);
     mountNetworkRoutes(this.#api, () => this.#swarm, () => this.#bridges, this.#endpoints, (device) => {
       const b = this.#bridges.list().find((x) => x.device === device);
-      const users = b?.network.name === GWBRIDGE ? this.#endpoints.records.filter((r) => r.gw).map((r) => r.name) : [];
+      // The node's mesh sandbox counts (docker names its ingress-sbox too): the bridge cannot go from under it.
+      const users = b?.network.name === GWBRIDGE ? Object.values(this.#endpoints.containersOn('gwbridge')).map((c) => c.Name) : [];
       if (users.length > 0) return users.join(', ');
       this.#endpoints.forgetGwbridge();
       return undefined;

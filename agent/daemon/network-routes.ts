@@ -4,9 +4,11 @@
 import type { ApiServer } from '../api/server.js';
 import { ApiError } from '../../shared/errors.js';
 import type { NetworkContainer, NetworkCreateRequest, NetworkInspect } from '../api/types.js';
-import { GWBRIDGE } from '../endpoint/endpoint-manager.js';
+import { createHash } from 'node:crypto';
+import { encodeBase36 } from '../cluster/ca/base36.js';
+import { GWBRIDGE, GWBRIDGE_GATEWAY, GWBRIDGE_SUBNET } from '../endpoint/endpoint-manager.js';
 import type { EndpointNet } from '../endpoint/endpoint-state.js';
-import type { LocalNetworks } from '../network/local-networks.js';
+import { BRIDGE_NAME_OPTION, ICC_OPTION, MASQUERADE_OPTION, type LocalNetworks } from '../network/local-networks.js';
 import { RemoteError } from '../swarm/rpc.js';
 import type { SwarmNode } from '../swarm/swarm-node.js';
 import { networkView } from '../swarm/views.js';
@@ -48,9 +50,41 @@ export function attachedNetworkView(a: { net: EndpointNet; ingress: boolean }): 
   };
 }
 
+/**
+ * The gwbridge the agent made itself (no bridge network of the user's under
+ * its name), listed as docker lists docker_gwbridge: a local bridge with the
+ * agent's defaults, shown while endpoints are on it. Its id is the same on
+ * every node and every start (a hash of its name and subnet).
+ */
+export function agentGwbridgeView(): NetworkInspect {
+  const id = encodeBase36(createHash('sha256').update(`${GWBRIDGE} ${GWBRIDGE_SUBNET}`).digest()).slice(0, 25);
+  return {
+    Name: GWBRIDGE,
+    Id: id,
+    Created: '0001-01-01T00:00:00Z',
+    Scope: 'local',
+    Driver: 'bridge',
+    EnableIPv6: false,
+    IPAM: { Driver: 'default', Options: null, Config: [{ Subnet: GWBRIDGE_SUBNET, Gateway: GWBRIDGE_GATEWAY }] },
+    Internal: false,
+    Attachable: false,
+    Ingress: false,
+    ConfigOnly: false,
+    Options: { [BRIDGE_NAME_OPTION]: GWBRIDGE, [ICC_OPTION]: 'false', [MASQUERADE_OPTION]: 'true' },
+    Labels: {},
+  };
+}
+
 /** inUse: a bridge's users, if it cannot go (the gwbridge while endpoints use it). */
 export function mountNetworkRoutes(server: ApiServer, swarm: () => SwarmNode, local: () => LocalNetworks, endpoints: LocalEndpoints, inUse: (bridge: string) => string | undefined): void {
-  const localViews = (): NetworkInspect[] => local().list().map((b) => networkView({ ...b.network, meta: NO_META }));
+  /** The agent's own gwbridge, while endpoints are on it and the user made none under its name. */
+  const agentGwbridge = (): NetworkInspect | undefined =>
+    local().byName(GWBRIDGE) === undefined && Object.keys(endpoints.containersOn('gwbridge')).length > 0 ? agentGwbridgeView() : undefined;
+  const isAgentGwbridge = (ref: string): NetworkInspect | undefined => {
+    const g = agentGwbridge();
+    return g && (ref === g.Name || ref === g.Id || (ref.length > 0 && g.Id.startsWith(ref))) ? g : undefined;
+  };
+  const localViews = (): NetworkInspect[] => [...local().list().map((b) => networkView({ ...b.network, meta: NO_META })), ...[agentGwbridge()].filter((g) => g !== undefined)];
   /** The swarm's networks when this node may read them (a manager), else none. */
   const swarmNames = async (): Promise<string[]> => {
     try {
@@ -65,7 +99,7 @@ export function mountNetworkRoutes(server: ApiServer, swarm: () => SwarmNode, lo
       const r = (req.body ?? {}) as NetworkCreateRequest;
       return api(async () => {
         // One name, one network, whichever the scope (docker's rule).
-        const taken = r.Driver === 'bridge' ? (await swarmNames()).includes(r.Name) : local().byName(r.Name) !== undefined;
+        const taken = r.Driver === 'bridge' ? agentGwbridge()?.Name === r.Name || (await swarmNames()).includes(r.Name) : local().byName(r.Name) !== undefined || agentGwbridge()?.Name === r.Name;
         if (taken) throw new ApiError(`network with name ${r.Name} already exists`, 409);
         return r.Driver === 'bridge' ? local().create(r) : swarm().networkCreate(r);
       });
@@ -76,10 +110,9 @@ export function mountNetworkRoutes(server: ApiServer, swarm: () => SwarmNode, lo
         try {
           swarmNets = await swarm().networkList();
         } catch (e) {
-          // Not a manager: this node's own networks still list, and the overlays it is on, as docker's do.
-          const mine = endpoints.attachedNetworks();
-          if (!(e instanceof RemoteError && e.code === 'EDENIED') || local().list().length + mine.length === 0) throw e;
-          swarmNets = mine.map(attachedNetworkView);
+          // Not a manager (or in no swarm): this node's own networks still list, and the overlays it is on, as docker's do.
+          if (!(e instanceof RemoteError && e.code === 'EDENIED')) throw e;
+          swarmNets = endpoints.attachedNetworks().map(attachedNetworkView);
         }
         return [...localViews(), ...swarmNets];
       }),
@@ -90,6 +123,8 @@ export function mountNetworkRoutes(server: ApiServer, swarm: () => SwarmNode, lo
         const b = local().find(req.params['id']!);
         if (b) return { ...networkView({ ...b.network, meta: NO_META }), Containers: b.network.name === GWBRIDGE ? endpoints.containersOn('gwbridge') : {} };
         const ref = req.params['id']!;
+        const g = isAgentGwbridge(ref);
+        if (g) return { ...g, Containers: endpoints.containersOn('gwbridge') };
         let n: NetworkInspect;
         try {
           n = await swarm().networkInspect(ref);
@@ -105,7 +140,10 @@ export function mountNetworkRoutes(server: ApiServer, swarm: () => SwarmNode, lo
     .route('DELETE', '/networks/:id', (req) =>
       api(async () => {
         const b = local().find(req.params['id']!);
+        const g = b ? undefined : isAgentGwbridge(req.params['id']!);
         if (b) await local().remove(b, inUse(b.device));
+        // Listed only while endpoints are on it: docker's refusal, naming them.
+        else if (g) throw new ApiError(`error while removing network: network ${g.Name} id ${g.Id} has active endpoints (${Object.values(endpoints.containersOn('gwbridge')).map((c) => c.Name).join(', ')})`, 409);
         else await swarm().networkRemove(req.params['id']!);
         return {};
       }),

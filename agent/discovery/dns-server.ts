@@ -266,7 +266,9 @@ export class DnsServer {
           else if (v === 'truncated' && !done) overTcp();
           // 'ignore': a stray or spoofed datagram; keep waiting for ours.
         });
-        udp.connect(up.port, up.host, () => udp?.send(query));
+        // Node calls back with the error when the connect fails (no route to the upstream, say): this upstream is
+        // then done. A send on the socket left unconnected would throw out of the callback and end the daemon.
+        udp.connect(up.port, up.host, (err?: Error) => (err ? abort() : udp?.send(query)));
       } catch {
         abort();
       }

@@ -49,7 +49,10 @@ export function parseResolvConf(text: string): ResolvConf {
  * The resolv.conf an endpoint gets: our server on its gateway, the host's
  * search list, and ndots:0 so that every name, `web` included, is first asked
  * as it is written (our names are single labels and `<x>.<network>`) before
- * any search domain is appended.
+ * any search domain is appended. With no host search list, `search .`: glibc
+ * would otherwise take the domain part of the hostname, and a task's hostname
+ * (`web.1.<task id>`) would send every unknown name out again as
+ * `<name>.1.<task id>`.
  */
 export function resolvConfFor(gateway: string, hostSearch: readonly string[]): string {
   if (!isIPv4(gateway)) throw new Error(`resolvConfFor: gateway must be an IPv4 address, got ${JSON.stringify(gateway)}`);
@@ -57,6 +60,6 @@ export function resolvConfFor(gateway: string, hostSearch: readonly string[]): s
     if (d === '' || /[\s#;]/.test(d)) throw new Error(`resolvConfFor: search domain must be one word without # or ;, got ${JSON.stringify(d)}`);
   }
   let out = `nameserver ${gateway}\n`;
-  if (hostSearch.length > 0) out += `search ${hostSearch.join(' ')}\n`;
+  out += `search ${hostSearch.length > 0 ? hostSearch.join(' ') : '.'}\n`;
   return out + 'options ndots:0\n';
 }

@@ -51,7 +51,7 @@ t('agent demo shows hosts, agents, reachability and a partition, then leaves not
   match(r.out, /\w+ \*\s+h0\s+Ready\s+Active\s+Leader/);
   match(r.out, /\s+h2\s+Ready\s+Active\s+\S/);
   match(r.out, /refused the join: invalid join token/);
-  match(r.out, /\n  NETWORK ID\s+NAME\s+DRIVER\s+SCOPE\n(  \w{12}\s+\S+\s+overlay\s+swarm\n){3}/);
+  match(r.out, /\n  NETWORK ID\s+NAME\s+DRIVER\s+SCOPE\n  \w{12}\s+agent_gwbridge\s+bridge\s+local\n(  \w{12}\s+\S+\s+overlay\s+swarm\n){3}/);
   match(r.out, /h2\s+192\.0\.2\.12:7946\s+3\/3\s+\d/);
   match(r.out, /an entry written on h0 is on h2 after \d+ ms:\n\s+KEY\s+VALUE\s+OWNER\n\s+10\.0\.1\.2\s+mac 02:42:0a:00:01:02 vtep h0/);
   match(r.out, /web has 10\.0\.\d+\.\d+ on demo-front \(MTU 1350/);
@@ -63,6 +63,9 @@ t('agent demo shows hosts, agents, reachability and a partition, then leaves not
   const routes = /h1\$ agent exec vault -- ip -4 route\n((?: {2}.*\n)+)/.exec(r.out)?.[1] ?? '';
   ok(/eth-gw/.test(routes) && !/default/.test(routes), `vault's routes: ${routes}`);
   match(r.out, /2 packets transmitted, 2 received, 0% packet loss/);
+  // A task resolves a service by name through exec too (in the task's UTS namespace: its dotted hostname adds no search domain).
+  match(r.out, /getent hosts demo-api\n\s+10\.\d+\.\d+\.\d+\s+demo-api\n/);
+  match(r.out, /dig \+short tasks\.demo-api\n(\s+10\.\d+\.\d+\.\d+\n){3}/);
   match(r.out, /Network is unreachable/);
   // The routing mesh: 8080 answers through every host, each answer from a task of demo-pub.
   match(r.out, /CURL FROM\s+TO\s+ANSWERED BY.*\n(\s+h\d\s+h\d 192\.0\.2\.\d+:8080\s+demo-pub\.\d(, demo-pub\.\d){2}\n){3}/);

@@ -6,7 +6,7 @@
 import { suite, ok, is, equal, match } from '../harness.js';
 import type { AgentProcess } from '../../agent/testbed/index.js';
 import { run } from '../../agent/host/run.js';
-import { cli, fails, init, inspectEp, start, token, withBed } from './fixtures/cluster.js';
+import { cli, fails, init, inspectEp, start, token, until, withBed } from './fixtures/cluster.js';
 
 const t = suite('endpoints');
 
@@ -91,10 +91,13 @@ t('a gwbridge made beforehand, --ip, connect and disconnect, and a namespace of 
     ok(!(await cli(h0, 'ps')).includes('once'), 'ps without -a shows running endpoints only');
     await cli(h0, 'rm', 'once');
 
-    // Removing endpoints frees the gwbridge.
+    // Removing endpoints frees the gwbridge, once the node is out of the swarm (its mesh sandbox is on it too, as docker's ingress-sbox).
     for (const n of ['one', 'two']) await cli(h0, 'rm', '-f', n);
     await cli(h1, 'rm', '-f', 'peer');
-    await cli(h0, 'network', 'rm', 'agent_gwbridge');
+    match(await fails(h0, 'network', 'rm', 'agent_gwbridge'), /has active endpoints \(ingress-endpoint\)/);
+    await cli(h1, 'swarm', 'leave');
+    await cli(h0, 'swarm', 'leave', '--force');
+    await until('the mesh sandbox gone', 10_000, async () => ((await h0.cli(['network', 'rm', 'agent_gwbridge'])).code === 0 ? true : undefined));
     const nets = JSON.parse(`[${(await cli(h0, 'network', 'ls', '--format', 'json')).trim().split('\n').join(',')}]`) as { Name: string }[];
     ok(!nets.some((n) => n.Name === 'agent_gwbridge'));
   }),

@@ -6,7 +6,7 @@
 import { suite, ok, is, match, equal } from '../harness.js';
 import type { NetworkInspect } from '../../agent/api/types.js';
 import type { AgentProcess } from '../../agent/testbed/index.js';
-import { cli, fails, init, joinAs, start, token, withBed } from './fixtures/cluster.js';
+import { cli, fails, init, joinAs, start, token, until, withBed } from './fixtures/cluster.js';
 
 const t = suite('network');
 
@@ -55,9 +55,15 @@ t('network create, ls, inspect, rm and prune across managers, with IPAM from the
     match(ls, /^NETWORK ID\s+NAME\s+DRIVER\s+SCOPE\n/);
     match(ls, new RegExp(`\\n${id.slice(0, 12)}\\s+front\\s+overlay\\s+swarm\\n`));
     equal(
-      ls.trim().split('\n').slice(1).map((l) => l.split(/\s+/)[1]),
+      ls.trim().split('\n').slice(1).map((l) => l.split(/\s+/)[1]).filter((n) => n !== 'agent_gwbridge'),
       ['back', 'front', 'ingress'],
     );
+    // The two networks a node gets from the swarm, as the seed says: ingress, and the gwbridge (local) its mesh sandbox is on.
+    const gw = await until('agent_gwbridge listed', 15_000, async () => /\n\w{12}\s+agent_gwbridge\s+bridge\s+local\n/.exec(await cli(m2, 'network', 'ls'))?.[0]);
+    ok(gw !== undefined);
+    const gwIns = (JSON.parse(await cli(m2, 'network', 'inspect', 'agent_gwbridge')) as NetworkInspect[])[0]!;
+    equal([gwIns.Scope, gwIns.Driver, gwIns.IPAM.Config[0]!.Subnet, Object.values(gwIns.Containers ?? {}).map((c) => c.Name)], ['local', 'bridge', '172.18.0.0/16', ['ingress-endpoint']]);
+    match(await fails(m2, 'network', 'rm', 'agent_gwbridge'), /has active endpoints \(ingress-endpoint\)/);
 
     // rm of ingress asks first; "n" keeps it.
     const kept = await m.cli(['network', 'rm', 'ingress'], { input: 'n\n' });
@@ -72,7 +78,7 @@ t('network create, ls, inspect, rm and prune across managers, with IPAM from the
     await cli(m, 'network', 'create', '-d', 'overlay', '--label', 'env=test', 'scratch');
     is((await cli(m, 'network', 'prune', '-f', '--filter', 'label=env=test')).trim(), 'Deleted Networks:\nscratch');
     is((await cli(m2, 'network', 'prune', '-f')).trim(), 'Deleted Networks:\nback');
-    equal((await cli(m, 'network', 'ls', '-q')).trim().split('\n').length, 1);
+    equal((await cli(m, 'network', 'ls', '-q', '--filter', 'scope=swarm')).trim().split('\n').length, 1);
     // A freed subnet is allocated again.
     await cli(m, 'network', 'create', '-d', 'overlay', 'again');
     equal((await inspect(m, 'again'))[0]!.IPAM.Config[0]!.Subnet, '10.0.1.0/24');

@@ -293,6 +293,26 @@ t('forward: a name not ours goes to the upstream under another id; the answer co
   }
 });
 
+t('forward: an upstream the socket cannot even connect to (the broadcast address: EACCES, nothing sent) gives way to the next; alone, SERVFAIL; the server lives', async () => {
+  const up = await new FakeUpstream((p) => answerTo(p, ['93.184.216.34'])).start();
+  const unreachable = { host: '255.255.255.255', port: 53 };
+  const { server } = await start({ upstreams: () => [unreachable, up.addr], clock: realClock() as ManualClock, timeoutMs: 2000 });
+  try {
+    const p = await udpAsk(server.local.udp, q('example.com', 'A', 0x6161));
+    equal([p.id, p.rcode, p.answers!.map((a) => dataOf(a))], [0x6161, 'NOERROR', ['93.184.216.34']]);
+  } finally {
+    await server.close();
+    await up.close();
+  }
+  const alone = await start({ upstreams: () => [unreachable], clock: realClock() as ManualClock, timeoutMs: 2000 });
+  try {
+    is((await udpAsk(alone.server.local.udp, q('example.com'))).rcode, 'SERVFAIL');
+    is((await udpAsk(alone.server.local.udp, q('web'))).rcode, 'NOERROR', 'and it still answers');
+  } finally {
+    await alone.server.close();
+  }
+});
+
 t('an asker on internal networks only: names not ours are SERVFAIL, never forwarded; its own names still answer', async () => {
   const up = await new FakeUpstream((p) => answerTo(p, ['93.184.216.34'])).start();
   const { server } = await start({ upstreams: () => [up.addr], askerOf: () => ({ ...FRONT_FIRST, internal: true }) });

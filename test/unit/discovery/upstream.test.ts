@@ -43,7 +43,7 @@ t('search: the last search or domain line wins; comments and CRLF are handled', 
 });
 
 t('resolvConfFor: our server on the gateway, the host search list, ndots:0', () => {
-  is(resolvConfFor('172.18.0.1', []), 'nameserver 172.18.0.1\noptions ndots:0\n');
+  is(resolvConfFor('172.18.0.1', []), 'nameserver 172.18.0.1\nsearch .\noptions ndots:0\n', 'no host search list: none taken from the hostname either');
   is(resolvConfFor('172.18.0.1', ['corp.example', 'example.com']), 'nameserver 172.18.0.1\nsearch corp.example example.com\noptions ndots:0\n');
   // What it writes reads back.
   const back = parseResolvConf(resolvConfFor('172.18.0.1', ['corp.example']));
