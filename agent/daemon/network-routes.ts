@@ -1,10 +1,10 @@
 // The /networks routes (docs/local-api.md): overlays live in the swarm's
 // store (managers), bridge networks on this node (local-networks.ts); lists
 // show both, as `docker network ls` shows local and swarm scopes together.
-import type { ApiServer } from '../api/server.js';
-import { ApiError } from '../../shared/errors.js';
-import type { NetworkContainer, NetworkCreateRequest, NetworkInspect } from '../api/types.js';
 import { createHash } from 'node:crypto';
+import { ApiError } from '../../shared/errors.js';
+import type { ApiServer } from '../api/server.js';
+import type { NetworkContainer, NetworkCreateRequest, NetworkInspect } from '../api/types.js';
 import { encodeBase36 } from '../cluster/ca/base36.js';
 import { GWBRIDGE, GWBRIDGE_GATEWAY, GWBRIDGE_SUBNET } from '../endpoint/endpoint-manager.js';
 import type { EndpointNet } from '../endpoint/endpoint-state.js';
@@ -32,22 +32,21 @@ export interface LocalEndpoints {
  */
 export function attachedNetworkView(a: { net: EndpointNet; ingress: boolean }): NetworkInspect {
   const n = a.net;
-  return {
-    Name: n.name,
-    Id: n.networkId,
-    Created: '0001-01-01T00:00:00Z',
-    Scope: 'swarm',
-    Driver: 'overlay',
-    EnableIPv6: false,
-    IPAM: { Driver: 'default', Options: null, Config: [{ Subnet: n.subnet, Gateway: n.gateway }] },
-    Internal: n.internal === true,
-    Attachable: false,
-    Ingress: a.ingress,
-    ConfigOnly: false,
-    Options: n.encrypted ? { encrypted: '' } : {},
-    Labels: {},
-    VNI: n.vni,
-  };
+  const encrypted = n.encrypted === true;
+  return networkView({
+    id: n.networkId,
+    name: n.name,
+    driver: 'overlay',
+    vni: n.vni,
+    ipam: { subnet: n.subnet, gateway: n.gateway },
+    options: encrypted ? { encrypted: '' } : {},
+    labels: {},
+    attachable: false,
+    ingress: a.ingress,
+    internal: n.internal === true,
+    encrypted,
+    meta: NO_META,
+  });
 }
 
 /**
@@ -57,22 +56,19 @@ export function attachedNetworkView(a: { net: EndpointNet; ingress: boolean }): 
  * every node and every start (a hash of its name and subnet).
  */
 export function agentGwbridgeView(): NetworkInspect {
-  const id = encodeBase36(createHash('sha256').update(`${GWBRIDGE} ${GWBRIDGE_SUBNET}`).digest()).slice(0, 25);
-  return {
-    Name: GWBRIDGE,
-    Id: id,
-    Created: '0001-01-01T00:00:00Z',
-    Scope: 'local',
-    Driver: 'bridge',
-    EnableIPv6: false,
-    IPAM: { Driver: 'default', Options: null, Config: [{ Subnet: GWBRIDGE_SUBNET, Gateway: GWBRIDGE_GATEWAY }] },
-    Internal: false,
-    Attachable: false,
-    Ingress: false,
-    ConfigOnly: false,
-    Options: { [BRIDGE_NAME_OPTION]: GWBRIDGE, [ICC_OPTION]: 'false', [MASQUERADE_OPTION]: 'true' },
-    Labels: {},
-  };
+  return networkView({
+    id: encodeBase36(createHash('sha256').update(`${GWBRIDGE} ${GWBRIDGE_SUBNET}`).digest()).slice(0, 25),
+    name: GWBRIDGE,
+    driver: 'bridge',
+    ipam: { subnet: GWBRIDGE_SUBNET, gateway: GWBRIDGE_GATEWAY },
+    options: { [BRIDGE_NAME_OPTION]: GWBRIDGE, [ICC_OPTION]: 'false', [MASQUERADE_OPTION]: 'true' },
+    labels: {},
+    attachable: false,
+    ingress: false,
+    internal: false,
+    encrypted: false,
+    meta: NO_META,
+  });
 }
 
 /** inUse: a bridge's users, if it cannot go (the gwbridge while endpoints use it). */

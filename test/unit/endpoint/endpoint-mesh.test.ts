@@ -15,7 +15,7 @@ import type { AttachAnswer } from '../../../agent/api/types.js';
 import { HOST_PORT_IN_USE, TaskStartError, type PortClaims } from '../../../agent/endpoint/endpoint-manager.js';
 import { PortHolder, PortInUseError, SctpUnsupportedError, SCTP_UNSUPPORTED, type PortClaim } from '../../../agent/mesh/port-holder.js';
 import { meshSandbox } from '../../../agent/mesh/routing-mesh.js';
-import { attachedNetworkView } from '../../../agent/daemon/network-routes.js';
+import { agentGwbridgeView, attachedNetworkView } from '../../../agent/daemon/network-routes.js';
 import type { AssignedTask } from '../../../agent/swarm/service-views.js';
 import { PREFIX, failure, node as bootNode, quiet, removeTempDirs } from './endpoint-bed.js';
 
@@ -95,6 +95,11 @@ t('setIngress: a forwarding netns on the gwbridge and on the ingress network wit
   is(n.m.attachedNetwork('front'), undefined);
   const view = attachedNetworkView(n.m.attachedNetwork('ingress')!);
   equal([view.Name, view.Id, view.Scope, view.Driver, view.Ingress, view.VNI, view.IPAM.Config], ['ingress', INGRESS.NetworkID, 'swarm', 'overlay', true, 4096, [{ Subnet: '10.255.0.0/16', Gateway: '10.255.0.1' }]]);
+  // The gwbridge the agent made, as network ls shows it: a local bridge under one id on every node.
+  const gw = agentGwbridgeView();
+  equal([gw.Name, gw.Scope, gw.Driver, gw.IPAM.Config, gw.Options['com.docker.network.bridge.enable_icc']], ['agent_gwbridge', 'local', 'bridge', [{ Subnet: '172.18.0.0/16', Gateway: '172.18.0.1' }], 'false']);
+  is(agentGwbridgeView().Id, gw.Id);
+  ok(/^[0-9a-z]{25}$/.test(gw.Id), gw.Id);
   await n.close();
 });
 
