@@ -211,14 +211,7 @@ export class Daemon {
     mountDiagnosticRoutes(this.#api, () => this.#swarm.gossip, () => this.#data, () => this.#swarm.assignment?.dataKeys ?? []);
     mountEndpointRoutes(this.#api, () => this.#endpoints);
     mountServiceRoutes(this.#api, () => this.#swarm, () => this.#bridges);
-    mountNetworkRoutes(this.#api, () => this.#swarm, () => this.#bridges, this.#endpoints, (device) => {
-      const b = this.#bridges.list().find((x) => x.device === device);
-      // The node's mesh sandbox counts (docker names its ingress-sbox too): the bridge cannot go from under it.
-      const users = b?.network.name === GWBRIDGE ? Object.values(this.#endpoints.containersOn('gwbridge')).map((c) => c.Name) : [];
-      if (users.length > 0) return users.join(', ');
-      this.#endpoints.forgetGwbridge();
-      return undefined;
-    });
+    mountNetworkRoutes(this.#api, () => this.#swarm, () => this.#bridges, this.#endpoints);
     const metricsLog = opts.log.with({ plane: 'metrics' });
     const planes = { swarm: this.#swarm, data: this.#data, dns: () => this.#dns, endpoints: this.#endpoints, records: this.#records, ingress: () => this.#ingress };
     if (opts.metricsAddr) this.#metrics = new MetricsServer({ addr: opts.metricsAddr, log: metricsLog, collect: metricsCollector(planes, { log: metricsLog }) });

@@ -23,6 +23,8 @@ export interface LocalEndpoints {
   /** The overlays this node's endpoints are on (what a worker may list and inspect). */
   attachedNetworks(): { net: EndpointNet; ingress: boolean }[];
   attachedNetwork(ref: string): { net: EndpointNet; ingress: boolean } | undefined;
+  /** Forget the gwbridge's addresses (its network was removed). */
+  forgetGwbridge(): void;
 }
 
 /**
@@ -71,11 +73,16 @@ export function agentGwbridgeView(): NetworkInspect {
   });
 }
 
-/** inUse: a bridge's users, if it cannot go (the gwbridge while endpoints use it). */
-export function mountNetworkRoutes(server: ApiServer, swarm: () => SwarmNode, local: () => LocalNetworks, endpoints: LocalEndpoints, inUse: (bridge: string) => string | undefined): void {
+export function mountNetworkRoutes(server: ApiServer, swarm: () => SwarmNode, local: () => LocalNetworks, endpoints: LocalEndpoints): void {
+  /** Who is on the gwbridge, the node's mesh sandbox included (docker names its ingress-sbox too): it cannot go from under them. */
+  const gwbridgeUsers = (): string[] => Object.values(endpoints.containersOn('gwbridge')).map((c) => c.Name);
+  const inUse = (name: string): string | undefined => {
+    const users = name === GWBRIDGE ? gwbridgeUsers() : [];
+    return users.length > 0 ? users.join(', ') : undefined;
+  };
   /** The agent's own gwbridge, while endpoints are on it and the user made none under its name. */
   const agentGwbridge = (): NetworkInspect | undefined =>
-    local().byName(GWBRIDGE) === undefined && Object.keys(endpoints.containersOn('gwbridge')).length > 0 ? agentGwbridgeView() : undefined;
+    local().byName(GWBRIDGE) === undefined && gwbridgeUsers().length > 0 ? agentGwbridgeView() : undefined;
   const isAgentGwbridge = (ref: string): NetworkInspect | undefined => {
     const g = agentGwbridge();
     return g && (ref === g.Name || ref === g.Id || (ref.length > 0 && g.Id.startsWith(ref))) ? g : undefined;
@@ -95,7 +102,7 @@ export function mountNetworkRoutes(server: ApiServer, swarm: () => SwarmNode, lo
       const r = (req.body ?? {}) as NetworkCreateRequest;
       return api(async () => {
         // One name, one network, whichever the scope (docker's rule).
-        const taken = r.Driver === 'bridge' ? agentGwbridge()?.Name === r.Name || (await swarmNames()).includes(r.Name) : local().byName(r.Name) !== undefined || agentGwbridge()?.Name === r.Name;
+        const taken = agentGwbridge()?.Name === r.Name || (r.Driver === 'bridge' ? (await swarmNames()).includes(r.Name) : local().byName(r.Name) !== undefined);
         if (taken) throw new ApiError(`network with name ${r.Name} already exists`, 409);
         return r.Driver === 'bridge' ? local().create(r) : swarm().networkCreate(r);
       });
@@ -137,9 +144,12 @@ export function mountNetworkRoutes(server: ApiServer, swarm: () => SwarmNode, lo
       api(async () => {
         const b = local().find(req.params['id']!);
         const g = b ? undefined : isAgentGwbridge(req.params['id']!);
-        if (b) await local().remove(b, inUse(b.device));
+        if (b) {
+          await local().remove(b, inUse(b.network.name));
+          endpoints.forgetGwbridge();
+        }
         // Listed only while endpoints are on it: docker's refusal, naming them.
-        else if (g) throw new ApiError(`error while removing network: network ${g.Name} id ${g.Id} has active endpoints (${Object.values(endpoints.containersOn('gwbridge')).map((c) => c.Name).join(', ')})`, 409);
+        else if (g) throw new ApiError(`error while removing network: network ${g.Name} id ${g.Id} has active endpoints (${inUse(GWBRIDGE)})`, 409);
         else await swarm().networkRemove(req.params['id']!);
         return {};
       }),
